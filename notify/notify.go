@@ -1,0 +1,102 @@
+// Package notify listens on the reactor's Postgres channels through
+// pgxlisten and turns notifications into events. It listens first and
+// then reports a backlog sweep, so a row queued while the listener was
+// down is never missed.
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgxlisten"
+)
+
+// Channel names, fixed by the triggers in sql/triggers.sql.
+const (
+	ChannelOutbox   = "email_outbox"
+	ChannelAccounts = "email_accounts"
+)
+
+// reconnectDelay is how long the listener waits before it reconnects
+// after losing its connection. A short delay bounds how long new outbox
+// rows wait after a database restart; the backlog sweep after reconnect
+// picks up what was queued meanwhile.
+const reconnectDelay = 2 * time.Second
+
+// Event is one notification. ID is the row id from the payload; All is set
+// when the payload was empty or unparseable, or after a (re)connect, and
+// means "look at everything". Backlog marks the event sent after each
+// (re)connect, once LISTEN is in place.
+type Event struct {
+	Channel string
+	ID      int64
+	All     bool
+	Backlog bool
+}
+
+// Listener delivers events from the channels it handles.
+type Listener struct {
+	// Connect opens a dedicated connection for LISTEN.
+	Connect func(ctx context.Context) (*pgx.Conn, error)
+	Log     *slog.Logger
+	// OnEvent receives every event. It runs on the listener's goroutine,
+	// so it must not block for long.
+	OnEvent func(Event)
+	// Channels to listen on.
+	Channels []string
+}
+
+// Run listens until ctx is cancelled, reconnecting after errors.
+func (l *Listener) Run(ctx context.Context) error {
+	listener := &pgxlisten.Listener{
+		Connect:        l.Connect,
+		ReconnectDelay: reconnectDelay,
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil {
+				l.Log.Warn("LISTEN connection failed, reconnecting", "delay", reconnectDelay, "err", err)
+			}
+		},
+	}
+	for _, channel := range l.Channels {
+		listener.Handle(channel, &handler{listener: l, channel: channel})
+	}
+	l.Log.Debug("listening", "channels", l.Channels)
+	return listener.Listen(ctx)
+}
+
+type handler struct {
+	listener *Listener
+	channel  string
+}
+
+func (h *handler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	h.listener.OnEvent(parse(h.listener.Log, n.Channel, n.Payload))
+	return nil
+}
+
+// HandleBacklog runs after every (re)connect, once LISTEN is in place.
+func (h *handler) HandleBacklog(_ context.Context, channel string, _ *pgx.Conn) error {
+	h.listener.OnEvent(Event{Channel: channel, All: true, Backlog: true})
+	return nil
+}
+
+// parse reads a payload. Payloads are hints: an empty one asks for a full
+// sweep, and one that is not a row id gets a warning and a full sweep.
+func parse(log *slog.Logger, channel, payload string) Event {
+	if payload == "" {
+		return Event{Channel: channel, All: true}
+	}
+	id, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil || id <= 0 {
+		if len(payload) > 64 {
+			payload = payload[:64] + "..."
+		}
+		log.Warn("notification payload is not a row id; sweeping everything", "channel", channel, "payload", payload)
+		return Event{Channel: channel, All: true}
+	}
+	return Event{Channel: channel, ID: id}
+}

@@ -1,0 +1,233 @@
+package reactor
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailreactor/mailreactor/config"
+	"github.com/mailreactor/mailreactor/notify"
+	"github.com/mailreactor/mailreactor/outbox"
+	"github.com/mailreactor/mailreactor/reconcile"
+	"github.com/mailreactor/mailreactor/store"
+)
+
+const (
+	// outboxBatchSize is how many rows one sweep claims; a full batch
+	// submits the next sweep at once, so several workers send in parallel.
+	outboxBatchSize = 50
+	// dropLogEvery rate-limits the warning about dropped tasks.
+	dropLogEvery   = time.Minute
+	outboxSweepKey = "outbox"
+)
+
+// Engine runs the reactor's main job. Set the fields, then call Run once.
+type Engine struct {
+	Config config.Config
+	Store  *store.Store
+	Log    *slog.Logger
+	// RootCAs, when set, replaces the system's trusted roots for IMAP and
+	// SMTP connections.
+	RootCAs *x509.CertPool
+
+	pool   *pool
+	sender *outbox.Sender
+	syncer *reconcile.Syncer
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	reloadMu sync.Mutex
+	// listenedBefore is set after the listener's first connect, so only
+	// a reconnect reloads every account.
+	listenedBefore atomic.Bool
+	// runCtx is the context of Run while it runs; watchers started after
+	// an account notification derive from it.
+	runCtx   context.Context
+	watchers map[int64]*runningWatcher
+	lastDrop time.Time
+	wg       sync.WaitGroup
+}
+
+type runningWatcher struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Run checks the database, starts the watchers, the listener and the
+// workers, and blocks until ctx is cancelled. Then it stops taking events,
+// lets running tasks finish, logs out the watchers and returns nil. It
+// returns an error at once when the database is not usable.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.Store.CheckSchema(ctx); err != nil {
+		return err
+	}
+	cfg := e.Config
+	e.pool = newPool(cfg.QueueLimit(), cfg.SyncWorkers())
+	e.wake = make(chan struct{}, 1)
+	e.watchers = make(map[int64]*runningWatcher)
+	e.syncer = &reconcile.Syncer{Store: e.Store, Log: e.Log, BatchSize: cfg.SyncBatchSize}
+	e.sender = &outbox.Sender{
+		Store: e.Store, Log: e.Log, Owner: cfg.InstanceID, Lease: cfg.OutboxLease,
+		BatchSize: outboxBatchSize, RetryMin: cfg.OutboxRetryMin, RetryMax: cfg.OutboxRetryMax,
+		MaxAge: cfg.OutboxMaxAge, RootCAs: e.RootCAs,
+	}
+
+	e.Log.Info("reactor started", "instance", cfg.InstanceID, "workers", cfg.MaxThreads,
+		"sync_workers", cfg.SyncWorkers(), "outbox", cfg.OutboxEnabled, "sync", cfg.SyncEnabled)
+
+	// Workers get a context that outlives ctx, so a send in progress at
+	// shutdown finishes and records its outcome.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	e.pool.start(workCtx, cfg.MaxThreads)
+
+	e.mu.Lock()
+	e.runCtx = ctx
+	e.mu.Unlock()
+	if cfg.SyncEnabled {
+		if err := e.startWatchers(ctx); err != nil {
+			e.pool.stop()
+			return err
+		}
+	}
+
+	listenCtx, stopListen := context.WithCancel(ctx)
+	e.goRun(func() { e.listen(listenCtx) })
+	if cfg.OutboxEnabled {
+		e.goRun(func() { e.outboxTimer(listenCtx) })
+	}
+
+	<-ctx.Done()
+	e.Log.Info("reactor stopping")
+	stopListen()
+	e.stopWatchers()
+	e.pool.stop()
+	e.wg.Wait()
+	e.Log.Info("reactor stopped")
+	return nil
+}
+
+func (e *Engine) goRun(fn func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+}
+
+// listen runs the Postgres listener until ctx ends.
+func (e *Engine) listen(ctx context.Context) {
+	channels := []string{notify.ChannelAccounts}
+	if e.Config.OutboxEnabled {
+		channels = append(channels, notify.ChannelOutbox)
+	}
+	l := &notify.Listener{
+		Connect:  e.Store.ConnectListener,
+		Log:      e.Log,
+		Channels: channels,
+		OnEvent:  e.handleEvent,
+	}
+	if err := l.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		e.Log.Error("listener stopped", "err", err)
+	}
+}
+
+func (e *Engine) handleEvent(ev notify.Event) {
+	switch ev.Channel {
+	case notify.ChannelOutbox:
+		e.submitSweep()
+	case notify.ChannelAccounts:
+		if !e.Config.SyncEnabled {
+			return
+		}
+		if ev.Backlog && !e.listenedBefore.Swap(true) {
+			// The watchers started from the current rows a moment ago.
+			return
+		}
+		// A reload waits for the old watcher to log out, so it runs off the
+		// listener's goroutine; reloadMu keeps reloads in order.
+		e.goRun(func() {
+			e.reloadMu.Lock()
+			defer e.reloadMu.Unlock()
+			if ev.All {
+				e.reloadAllAccounts()
+			} else {
+				e.reloadAccount(ev.ID)
+			}
+		})
+	}
+}
+
+// submitSweep queues the outbox sweep unless one already waits.
+func (e *Engine) submitSweep() {
+	e.submit(Task{Key: outboxSweepKey, Kind: KindSend, Run: e.sweepOutbox})
+}
+
+func (e *Engine) submit(t Task) {
+	if e.pool.Submit(t) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if time.Since(e.lastDrop) >= dropLogEvery {
+		e.lastDrop = time.Now()
+		e.Log.Warn("task queue full, dropping tasks; the next sweep recovers them",
+			"task", t.Key, "limit", e.Config.QueueLimit(), "dropped_total", e.pool.dropped)
+	}
+}
+
+func (e *Engine) sweepOutbox(ctx context.Context) {
+	n, err := e.sender.Sweep(ctx)
+	if err != nil {
+		e.Log.Error("outbox sweep failed", "err", err)
+		return
+	}
+	if n == outboxBatchSize {
+		e.submitSweep()
+	}
+	// Let the timer recompute the earliest retry or lease expiry.
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// outboxTimer runs the fallback sweep every OutboxSweepInterval, and sooner
+// when a retry or an expired lease comes due.
+func (e *Engine) outboxTimer(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			e.submitSweep()
+		case <-e.wake:
+		}
+		timer.Reset(e.nextSweepDelay(ctx))
+	}
+}
+
+func (e *Engine) nextSweepDelay(ctx context.Context) time.Duration {
+	delay := e.Config.OutboxSweepInterval
+	next, ok, err := e.Store.NextOutboxDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.Log.Warn("find next outbox retry failed", "err", err)
+		}
+		return delay
+	}
+	if ok {
+		delay = min(delay, max(time.Until(next), 10*time.Millisecond))
+	}
+	return delay
+}
+
+// String describes the engine for logs.
+func (e *Engine) String() string { return fmt.Sprintf("reactor %s", e.Config.InstanceID) }

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Folder is the sync state of one row of email_folders.
+type Folder struct {
+	ID          int64
+	AccountID   int64
+	Name        string
+	Priority    string
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// EnsureFolder returns the folder row for the mailbox name, creating it
+// when missing. INBOX is always created with high priority; an existing
+// row keeps its priority.
+func (s *Store) EnsureFolder(ctx context.Context, accountID int64, name, priority string) (Folder, error) {
+	if strings.EqualFold(name, "INBOX") {
+		priority = "high"
+	}
+	f := Folder{AccountID: accountID, Name: name}
+	var uidValidity *int64
+	var lastUID int64
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO email_folders (acntid, name, display_name, priority)
+		VALUES ($1, $2, $2, $3)
+		ON CONFLICT (acntid, name) DO UPDATE SET name = EXCLUDED.name
+		RETURNING emfdid, priority, uidvalidity, last_uid`,
+		accountID, name, priority).Scan(&f.ID, &f.Priority, &uidValidity, &lastUID)
+	if err != nil {
+		return f, fmt.Errorf("ensure folder %q of account %d: %w", name, accountID, err)
+	}
+	if uidValidity != nil {
+		f.UIDValidity = uint32(*uidValidity)
+	}
+	f.LastUID = uint32(lastUID)
+	return f, nil
+}
+
+// ResetFolder records a new UIDVALIDITY and forgets the highest stored UID,
+// so the next sync fetches the whole mailbox again. Rows stored under the
+// old UIDVALIDITY stay.
+func (s *Store) ResetFolder(ctx context.Context, folderID int64, uidValidity uint32) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE email_folders SET uidvalidity = $2, last_uid = 0 WHERE emfdid = $1`,
+		folderID, int64(uidValidity))
+	if err != nil {
+		return fmt.Errorf("reset folder %d to uidvalidity %d: %w", folderID, uidValidity, err)
+	}
+	return nil
+}
+
+// SetFolderError records the last error of a folder; nil clears it.
+func (s *Store) SetFolderError(ctx context.Context, folderID int64, cause error) error {
+	var message *string
+	if cause != nil {
+		m := cause.Error()
+		message = &m
+	}
+	_, err := s.pool.Exec(ctx, `
+		UPDATE email_folders
+		SET last_error = $2,
+		    last_error_at = CASE WHEN $2::text IS NULL THEN last_error_at ELSE now() END
+		WHERE emfdid = $1 AND last_error IS DISTINCT FROM $2`, folderID, message)
+	if err != nil {
+		return fmt.Errorf("update error of folder %d: %w", folderID, err)
+	}
+	return nil
+}
