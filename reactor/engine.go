@@ -169,7 +169,7 @@ func (e *Engine) submitSweep() {
 }
 
 func (e *Engine) submit(t Task) {
-	if e.pool.Submit(t) {
+	if err := e.pool.Submit(t); !errors.Is(err, errQueueFull) {
 		return
 	}
 	e.mu.Lock()
@@ -177,7 +177,7 @@ func (e *Engine) submit(t Task) {
 	if time.Since(e.lastDrop) >= dropLogEvery {
 		e.lastDrop = time.Now()
 		e.Log.Warn("task queue full, dropping tasks; the next sweep recovers them",
-			"task", t.Key, "limit", e.Config.QueueLimit(), "dropped_total", e.pool.dropped)
+			"task", t.Key, "limit", e.Config.QueueLimit(), "dropped_total", e.pool.Dropped())
 	}
 }
 

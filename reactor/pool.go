@@ -2,7 +2,15 @@ package reactor
 
 import (
 	"context"
+	"errors"
 	"sync"
+)
+
+var (
+	// errQueueFull means the task was dropped; a later sweep recovers it.
+	errQueueFull = errors.New("task queue full")
+	// errPoolStopped means the pool takes no more tasks.
+	errPoolStopped = errors.New("worker pool stopped")
 )
 
 // Kind says which share of the workers a task may use.
@@ -64,25 +72,33 @@ func (p *pool) start(ctx context.Context, workers int) {
 	}
 }
 
-// Submit queues a task. It returns false when the task was dropped because
-// the queue is full; a task whose key is already pending counts as queued.
-func (p *pool) Submit(t Task) bool {
+// Submit queues a task. A task whose key is already pending counts as
+// queued. It returns errQueueFull when the queue is at its limit and
+// errPoolStopped after stop.
+func (p *pool) Submit(t Task) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return false
+		return errPoolStopped
 	}
 	if p.pending[t.Key] {
-		return true
+		return nil
 	}
 	if len(p.queue) >= p.limit {
 		p.dropped++
-		return false
+		return errQueueFull
 	}
 	p.pending[t.Key] = true
 	p.queue = append(p.queue, t)
 	p.cond.Signal()
-	return true
+	return nil
+}
+
+// Dropped returns how many tasks were dropped because the queue was full.
+func (p *pool) Dropped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
 }
 
 // Depth returns the number of waiting tasks.

@@ -1,0 +1,307 @@
+package reactor
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/mailreactor/mailreactor/config"
+	"github.com/mailreactor/mailreactor/internal/mailgen"
+	"github.com/mailreactor/mailreactor/internal/testenv"
+	"github.com/mailreactor/mailreactor/store"
+)
+
+// testConfig returns the defaults with the fallback sweeps far in the
+// future, so a test sees only what IDLE and LISTEN deliver.
+func testConfig(t testing.TB) config.Config {
+	cfg := config.Default()
+	cfg.HiRecentSyncInterval = 24 * time.Hour
+	cfg.HiRecentSyncIntervalNL = 24 * time.Hour
+	cfg.OutboxSweepInterval = 24 * time.Hour
+	cfg.ReconnectMax = 2 * time.Second
+	cfg.InstanceID = "test-" + t.Name()
+	return cfg
+}
+
+// harness is a running engine with its database and logs.
+type harness struct {
+	db   testenv.DB
+	mail testenv.Mail
+	logs *testenv.Logs
+}
+
+func newHarness(t *testing.T) *harness {
+	return &harness{mail: testenv.MailEnv(t), db: testenv.NewDB(t)}
+}
+
+// start runs an engine until the test ends, logging at debug level.
+func (h *harness) start(t testing.TB, cfg config.Config) {
+	log, logs := testenv.NewLogger(t)
+	h.logs = logs
+	h.run(t, cfg, log)
+}
+
+// run runs an engine with the given logger until the test ends.
+func (h *harness) run(t testing.TB, cfg config.Config, log *slog.Logger) {
+	pem, err := os.ReadFile(h.mail.CAFile)
+	if err != nil {
+		t.Fatalf("read CA file: %v", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+
+	e := &Engine{Config: cfg, Store: h.db.Store, Log: log, RootCAs: roots}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("engine returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("engine did not stop within 30s of cancel")
+		}
+	})
+}
+
+// account adds a mail user and its email_accounts row: IMAP over implicit
+// TLS, SMTP submission with STARTTLS and AUTH.
+func (h *harness) account(t *testing.T, prefix string) (id int64, address, password string) {
+	address, password = h.mail.AddUser(t, prefix)
+	id = h.db.InsertAccount(t, testenv.Account{
+		Address: address, Password: password,
+		IMAPAddr: h.mail.IMAPSAddr, IMAPSec: store.SecurityTLS,
+		SMTPAddr: h.mail.SubmissionAddr, SMTPSec: store.SecurityStartTLS,
+		SMTPUsername: address, SMTPPassword: password,
+	})
+	return id, address, password
+}
+
+func (h *harness) queryInt(t *testing.T, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := h.db.Store.Pool().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("query %q: %v", sql, err)
+	}
+	return n
+}
+
+// waitSynced waits until the account's INBOX finished its first sync, so
+// later messages can only arrive through IDLE.
+func (h *harness) waitSynced(t *testing.T, acntid int64) {
+	t.Helper()
+	testenv.WaitFor(t, 20*time.Second, fmt.Sprintf("first sync of account %d", acntid), func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_folders
+			WHERE acntid = $1 AND name = 'INBOX' AND last_recent_sync_at IS NOT NULL`, acntid) == 1
+	})
+}
+
+func TestOutboxToIdleEndToEnd(t *testing.T) {
+	h := newHarness(t)
+	idA, addrA, _ := h.account(t, "alice")
+	idB, addrB, _ := h.account(t, "bob")
+	h.start(t, testConfig(t))
+	h.waitSynced(t, idB)
+
+	subject := "Zamówienie nr 42 – żółć i gęślą jaźń"
+	body := "Dzień dobry,\r\nproszę o potwierdzenie zamówienia.\r\nŁukasz\r\n"
+	raw := "From: Łukasz Żółkiewski <" + addrA + ">\r\n" +
+		"To: " + addrB + "\r\n" +
+		"Subject: =?UTF-8?B?WmFtw7N3aWVuaWUgbnIgNDIg4oCTIMW8w7PFgsSHIGkgZ8SZxZtsxIUgamHFusWE?=\r\n" +
+		"Message-ID: <e2e-" + t.Name() + "@example.test>\r\n" +
+		"Date: Fri, 04 Dec 2026 10:00:00 +0100\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Transfer-Encoding: 8bit\r\n\r\n" + body
+	var outboxID int64
+	err := h.db.Store.Pool().QueryRow(context.Background(),
+		"INSERT INTO email_outbox (acntid, raw) VALUES ($1, $2) RETURNING id", idA, []byte(raw)).Scan(&outboxID)
+	if err != nil {
+		t.Fatalf("insert outbox row: %v", err)
+	}
+
+	testenv.WaitFor(t, 20*time.Second, "outbox row sent", func() bool {
+		return h.queryInt(t, "SELECT count(*) FROM email_outbox WHERE id = $1 AND status = 'sent'", outboxID) == 1
+	})
+	testenv.WaitFor(t, 30*time.Second, "message stored in B's INBOX", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND m.subject = $2`, idB, subject) == 1
+	})
+
+	var from string
+	var stored []byte
+	var parseErr *string
+	err = h.db.Store.Pool().QueryRow(context.Background(), `
+		SELECT m.from_addr, m.raw, m.parse_error FROM email_messages m JOIN email_folders f USING (emfdid)
+		WHERE f.acntid = $1`, idB).Scan(&from, &stored, &parseErr)
+	if err != nil {
+		t.Fatalf("read stored message: %v", err)
+	}
+	if want := "Łukasz Żółkiewski <" + addrA + ">"; from != want {
+		t.Errorf("from_addr = %q, want %q", from, want)
+	}
+	if parseErr != nil {
+		t.Errorf("parse_error = %q, want none", *parseErr)
+	}
+	if got := bodyText(t, stored); got != body {
+		t.Errorf("body = %q, want %q", got, body)
+	}
+	if h.logs.Count("received 1 new messages") == 0 {
+		t.Errorf("log has no \"received 1 new messages\" line")
+	}
+}
+
+// bodyText returns the decoded first text part of a raw message.
+func bodyText(t *testing.T, raw []byte) string {
+	t.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("parse stored message: %v", err)
+	}
+	part, err := r.NextPart()
+	if err != nil {
+		t.Fatalf("read stored message body: %v", err)
+	}
+	b, err := io.ReadAll(part.Body)
+	if err != nil {
+		t.Fatalf("read stored message body: %v", err)
+	}
+	return string(b)
+}
+
+func TestWrongPasswordIsolatedAndRecovers(t *testing.T) {
+	h := newHarness(t)
+	goodID, goodAddr, goodPass := h.account(t, "good")
+	badAddr, badPass := h.mail.AddUser(t, "bad")
+	badID := h.db.InsertAccount(t, testenv.Account{
+		Address: badAddr, Password: "wrong-" + badPass,
+		IMAPAddr: h.mail.IMAPAddr, SMTPAddr: h.mail.SMTPAddr,
+	})
+	h.start(t, testConfig(t))
+
+	testenv.WaitFor(t, 20*time.Second, "bad account marked auth_failed", func() bool {
+		return h.queryInt(t, "SELECT count(*) FROM email_accounts WHERE acntid = $1 AND status = 'auth_failed'", badID) == 1
+	})
+	h.waitSynced(t, goodID)
+	c := h.mail.Dial(t, goodAddr, goodPass)
+	h.mail.Append(t, c, "INBOX", []byte("Subject: still working\r\n\r\nbody\r\n"))
+	testenv.WaitFor(t, 20*time.Second, "good account's message stored", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND m.subject = 'still working'`, goodID) == 1
+	})
+
+	// Fixing the password fires the account trigger; the watcher restarts
+	// at once instead of waiting out its long auth backoff.
+	h.db.Exec(t, "UPDATE email_accounts SET imap_password = $2 WHERE acntid = $1", badID, badPass)
+	testenv.WaitFor(t, 20*time.Second, "fixed account back to ok", func() bool {
+		return h.queryInt(t, "SELECT count(*) FROM email_accounts WHERE acntid = $1 AND status = 'ok'", badID) == 1
+	})
+
+	logs := h.logs.String()
+	for _, secret := range []string{badPass, goodPass} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains a password")
+		}
+	}
+	if n := h.logs.Count("marked auth_failed"); n != 1 {
+		t.Errorf("auth failure logged at error level %d times, want once per change", n)
+	}
+}
+
+func TestRunFailsWhenNotMigrated(t *testing.T) {
+	db := testenv.NewDB(t)
+	db.Exec(t, "DROP TABLE reactor_schema_version")
+	log, _ := testenv.NewLogger(t)
+	e := &Engine{Config: testConfig(t), Store: db.Store, Log: log}
+	err := e.Run(context.Background())
+	if !errors.Is(err, store.ErrNotMigrated) {
+		t.Fatalf("Run = %v, want ErrNotMigrated", err)
+	}
+}
+
+func TestBareNotifySweepsOutbox(t *testing.T) {
+	h := newHarness(t)
+	idA, addrA, _ := h.account(t, "notifier")
+	h.start(t, testConfig(t))
+	h.waitSynced(t, idA)
+
+	// With the trigger off, only the administrator's bare NOTIFY can wake
+	// the reactor, since the fallback sweep is a day away.
+	h.db.Exec(t, "ALTER TABLE email_outbox DISABLE TRIGGER email_outbox_notify")
+	var id int64
+	raw := "From: " + addrA + "\r\nTo: " + addrA + "\r\nSubject: swept\r\n\r\nbody\r\n"
+	err := h.db.Store.Pool().QueryRow(context.Background(),
+		"INSERT INTO email_outbox (acntid, raw) VALUES ($1, $2) RETURNING id", idA, []byte(raw)).Scan(&id)
+	if err != nil {
+		t.Fatalf("insert outbox row: %v", err)
+	}
+	h.db.Exec(t, "NOTIFY email_outbox")
+	testenv.WaitFor(t, 20*time.Second, "row sent after bare NOTIFY", func() bool {
+		return h.queryInt(t, "SELECT count(*) FROM email_outbox WHERE id = $1 AND status = 'sent'", id) == 1
+	})
+}
+
+func TestUnreachableServerDoesNotStopOthers(t *testing.T) {
+	h := newHarness(t)
+	goodID, goodAddr, goodPass := h.account(t, "reachable")
+	// Port 1 on loopback has no listener, so every dial is refused.
+	downID := h.db.InsertAccount(t, testenv.Account{
+		Address: "down@example.test", Password: "x", IMAPAddr: "127.0.0.1:1", SMTPAddr: "127.0.0.1:1",
+	})
+	h.start(t, testConfig(t))
+
+	testenv.WaitFor(t, 20*time.Second, "unreachable account retried twice", func() bool {
+		return h.logs.Count("attempt=2") >= 1
+	})
+	if got := h.queryInt(t, "SELECT count(*) FROM email_accounts WHERE acntid = $1 AND status = 'error' AND last_error LIKE '%127.0.0.1:1%'", downID); got != 1 {
+		t.Errorf("unreachable account has no error status naming its server")
+	}
+	h.waitSynced(t, goodID)
+	c := h.mail.Dial(t, goodAddr, goodPass)
+	h.mail.Append(t, c, "INBOX", []byte("Subject: unaffected\r\n\r\nbody\r\n"))
+	testenv.WaitFor(t, 20*time.Second, "reachable account's message stored", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND m.subject = 'unaffected'`, goodID) == 1
+	})
+}
+
+func TestMalformedMessageStoredRaw(t *testing.T) {
+	h := newHarness(t)
+	id, addr, pass := h.account(t, "malformed")
+	bad := mailgen.Malformed(7)
+	c := h.mail.Dial(t, addr, pass)
+	h.mail.Append(t, c, "INBOX", bad.Raw)
+	h.start(t, testConfig(t))
+
+	testenv.WaitFor(t, 20*time.Second, "malformed message stored", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1`, id) == 1
+	})
+	var raw []byte
+	var parseErr *string
+	err := h.db.Store.Pool().QueryRow(context.Background(), `
+		SELECT m.raw, m.parse_error FROM email_messages m JOIN email_folders f USING (emfdid)
+		WHERE f.acntid = $1`, id).Scan(&raw, &parseErr)
+	if err != nil {
+		t.Fatalf("read stored message: %v", err)
+	}
+	if !bytes.Equal(raw, bad.Raw) {
+		t.Errorf("stored raw differs from the appended message (%d bytes, want %d)", len(raw), len(bad.Raw))
+	}
+	if parseErr == nil || *parseErr == "" {
+		t.Errorf("parse_error is empty for a malformed message")
+	}
+}
