@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -93,7 +94,12 @@ func parse(log *slog.Logger, channel, payload string) Event {
 	id, err := strconv.ParseInt(payload, 10, 64)
 	if err != nil || id <= 0 {
 		if len(payload) > 64 {
-			payload = payload[:64] + "..."
+			// Cut at a rune boundary so the log stays valid UTF-8.
+			cut := 64
+			for cut > 0 && !utf8.RuneStart(payload[cut]) {
+				cut--
+			}
+			payload = payload[:cut] + "..."
 		}
 		log.Warn("notification payload is not a row id; sweeping everything", "channel", channel, "payload", payload)
 		return Event{Channel: channel, All: true}

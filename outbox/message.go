@@ -5,11 +5,18 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"mime"
+	netmail "net/mail"
 
-	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 )
+
+// addressParser reads only the addresses of a header. Display names are
+// not needed for the envelope, so a name in a charset that cannot be
+// decoded is passed through instead of failing the row.
+var addressParser = &netmail.AddressParser{WordDecoder: &mime.WordDecoder{
+	CharsetReader: func(_ string, input io.Reader) (io.Reader, error) { return input, nil },
+}}
 
 // prepared is a row's message as it goes on the wire.
 type prepared struct {
@@ -30,14 +37,15 @@ func prepare(raw []byte, rcptTo []string) (prepared, error) {
 
 	recipients := rcptTo
 	if recipients == nil {
-		mh := mail.Header{Header: message.Header{Header: header}}
 		for _, key := range []string{"To", "Cc", "Bcc"} {
-			list, err := mh.AddressList(key)
-			if err != nil {
-				return prepared{}, fmt.Errorf("parse %s header: %w", key, err)
-			}
-			for _, a := range list {
-				recipients = append(recipients, a.Address)
+			for _, value := range header.Values(key) {
+				list, err := addressParser.ParseList(value)
+				if err != nil {
+					return prepared{}, fmt.Errorf("parse %s header %q: %w", key, value, err)
+				}
+				for _, a := range list {
+					recipients = append(recipients, a.Address)
+				}
 			}
 		}
 	}

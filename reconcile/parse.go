@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode ISO-8859-2, windows-1250 and the rest
 	"github.com/emersion/go-message/mail"
 
@@ -22,16 +23,18 @@ func parseInto(m *store.Message) {
 		problems = append(problems, fmt.Sprintf("%s: %v", what, err))
 	}
 
-	reader, err := mail.CreateReader(bytes.NewReader(m.Raw))
-	if err != nil && reader == nil {
+	// message.Read keeps the entity for an unknown charset or transfer
+	// encoding, so the header is still read; mail.CreateReader would drop
+	// it for an unknown transfer encoding (go-message v0.18.2).
+	entity, err := message.Read(bytes.NewReader(m.Raw))
+	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		m.ParseError = clean("parse message: " + err.Error())
 		return
 	}
 	if err != nil {
-		// go-message returns the reader with an error for an unknown
-		// charset; the header is still usable.
 		note("parse message", err)
 	}
+	reader := mail.NewReader(entity)
 	header := reader.Header
 
 	if id, err := header.MessageID(); err != nil {
@@ -50,10 +53,10 @@ func parseInto(m *store.Message) {
 	m.To = addressList(&header, "To", note)
 	m.Cc = addressList(&header, "Cc", note)
 
-	if header.Has("Date") {
+	if strings.TrimSpace(header.Get("Date")) != "" {
 		if date, err := header.Date(); err != nil {
 			note("Date", err)
-		} else {
+		} else if !date.IsZero() {
 			m.Date = &date
 		}
 	}
