@@ -31,6 +31,11 @@ const (
 	DefaultReservedSendWorkers = 4
 	DefaultSyncBatchSize       = 200
 	DefaultReconnectMax        = 5 * time.Minute
+	DefaultMaxConnections      = 5
+	DefaultPollInterval        = 60 * time.Second
+	// DefaultHTTPAddr serves /metrics, /healthz and /readyz on loopback.
+	DefaultHTTPAddr        = "127.0.0.1:9465"
+	DefaultShutdownTimeout = 30 * time.Second
 )
 
 // Config is the reactor's whole configuration. Load fills it from the
@@ -68,6 +73,12 @@ type Config struct {
 	IdleRestartInterval time.Duration
 	// ReconnectMax caps the backoff between reconnects of one account.
 	ReconnectMax time.Duration
+	// MaxConnections caps the IMAP connections of one account, watchers
+	// included; common servers reject more than 10 to 15 per user.
+	MaxConnections int
+	// PollInterval is how often folders that are not watched are checked
+	// with STATUS.
+	PollInterval time.Duration
 	// SyncBatchSize is how many messages are committed per transaction.
 	SyncBatchSize int
 
@@ -86,6 +97,13 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	// HTTPAddr is the host:port of the metrics and health endpoints;
+	// empty disables them.
+	HTTPAddr string
+	// ShutdownTimeout bounds how long running tasks may take to finish
+	// after SIGTERM.
+	ShutdownTimeout time.Duration
 }
 
 // Default returns the configuration with every knob at its default.
@@ -104,6 +122,8 @@ func Default() Config {
 		LoFoldersSyncStart:     DefaultLoFoldersSyncStart,
 		IdleRestartInterval:    DefaultIdleRestartInterval,
 		ReconnectMax:           DefaultReconnectMax,
+		MaxConnections:         DefaultMaxConnections,
+		PollInterval:           DefaultPollInterval,
 		SyncBatchSize:          DefaultSyncBatchSize,
 		OutboxSweepInterval:    DefaultOutboxSweepInterval,
 		OutboxLease:            DefaultOutboxLease,
@@ -113,6 +133,8 @@ func Default() Config {
 		InstanceID:             fmt.Sprintf("%s-%d", host, os.Getpid()),
 		LogLevel:               "info",
 		LogFormat:              "text",
+		HTTPAddr:               DefaultHTTPAddr,
+		ShutdownTimeout:        DefaultShutdownTimeout,
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -30,6 +31,8 @@ var knobs = []knob{
 	{"REACTOR_RESERVED_SEND_WORKERS", intKnob(0, 10000, func(c *Config) *int { return &c.ReservedSendWorkers })},
 	{"REACTOR_IDLE_RESTART_INTERVAL", durationKnob(func(c *Config) *time.Duration { return &c.IdleRestartInterval })},
 	{"REACTOR_RECONNECT_MAX", durationKnob(func(c *Config) *time.Duration { return &c.ReconnectMax })},
+	{"REACTOR_IMAP_MAX_CONNECTIONS", intKnob(1, 1000, func(c *Config) *int { return &c.MaxConnections })},
+	{"REACTOR_POLL_INTERVAL", durationKnob(func(c *Config) *time.Duration { return &c.PollInterval })},
 	{"REACTOR_SYNC_BATCH_SIZE", intKnob(1, 100000, func(c *Config) *int { return &c.SyncBatchSize })},
 	{"REACTOR_OUTBOX_SWEEP_INTERVAL", durationKnob(func(c *Config) *time.Duration { return &c.OutboxSweepInterval })},
 	{"REACTOR_OUTBOX_LEASE", durationKnob(func(c *Config) *time.Duration { return &c.OutboxLease })},
@@ -40,40 +43,23 @@ var knobs = []knob{
 	{"REACTOR_INSTANCE_ID", stringKnob(func(c *Config) *string { return &c.InstanceID })},
 	{"REACTOR_LOG_LEVEL", choiceKnob([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},
 	{"REACTOR_LOG_FORMAT", choiceKnob([]string{"text", "json"}, func(c *Config) *string { return &c.LogFormat })},
+	{"REACTOR_HTTP_ADDR", addrKnob(func(c *Config) *string { return &c.HTTPAddr })},
+	{"REACTOR_SHUTDOWN_TIMEOUT", durationKnob(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 
-// FromEnv loads the configuration from the process environment.
+// FromEnv loads the configuration from the process environment and the
+// configuration file that REACTOR_CONFIG_FILE names, if any.
 func FromEnv() (Config, error) {
 	return Load(os.LookupEnv)
 }
 
-// Load starts from Default, applies every knob that lookup finds, and
-// validates the result. The error lists every invalid knob, each with its
-// value and what is allowed.
+// Load starts from Default, applies every knob that lookup finds or the
+// configuration file in REACTOR_CONFIG_FILE defines, and validates the
+// result. The error lists every invalid knob, each with its value and what
+// is allowed. LoadFile does the work.
 func Load(lookup func(string) (string, bool)) (Config, error) {
-	c := Default()
-	var errs []error
-	for _, k := range knobs {
-		value, ok := lookup(k.name)
-		if !ok {
-			continue
-		}
-		if err := k.parse(&c, strings.TrimSpace(value)); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", k.name, value, err))
-		}
-	}
-
-	if url, ok := lookup("REACTOR_DATABASE_URL"); ok && url != "" {
-		c.DatabaseURL = url
-	} else if url, ok := lookup("DATABASE_URL"); ok {
-		c.DatabaseURL = url
-	}
-
-	errs = append(errs, c.validate()...)
-	if len(errs) > 0 {
-		return c, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
-	}
-	return c, nil
+	c, _, err := LoadFile(lookup, "")
+	return c, err
 }
 
 // validate checks the relations between knobs that each parse alone cannot.
@@ -121,6 +107,9 @@ func durationKnob(field func(*Config) *time.Duration) func(*Config, string) erro
 	return func(c *Config, value string) error {
 		var d time.Duration
 		if n, err := strconv.ParseInt(value, 10, 64); err == nil {
+			if n > int64(math.MaxInt64/time.Second) {
+				return errors.New("invalid duration: too long, at most 292 years")
+			}
 			d = time.Duration(n) * time.Second
 		} else if d, err = time.ParseDuration(value); err != nil {
 			return errors.New(`invalid duration: use seconds ("600") or a unit ("10m", "90s")`)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailreactor/mailreactor/imapconn"
@@ -19,53 +20,57 @@ type sessionLoop struct {
 	client      *imapclient.Client
 	folder      store.Folder
 	log         *slog.Logger
-	changed     <-chan struct{}
+	signals     *signals
 	uidValidity uint32
 	synced      bool
 }
 
-// wakeReason is why the loop left IDLE.
-type wakeReason int
+// syncKind is what the loop does after leaving IDLE.
+type syncKind int
 
 const (
-	wakeChanged wakeReason = iota
-	wakeRestart
-	wakeSyncDue
+	syncNone syncKind = iota
+	syncRecent
+	syncFull
 )
 
 func (l *sessionLoop) run(ctx context.Context) error {
 	syncTimer := time.NewTimer(l.watcher.SyncInterval)
 	defer syncTimer.Stop()
 
-	needSync := true
+	// Every session starts with a recent sync, which catches up on what
+	// arrived while the watcher was disconnected.
+	next := syncRecent
 	for {
-		if needSync {
-			if err := l.sync(ctx); err != nil {
+		switch next {
+		case syncRecent:
+			if err := l.syncRecent(ctx); err != nil {
 				return err
 			}
 			syncTimer.Reset(l.watcher.SyncInterval)
+		case syncFull:
+			if err := l.syncFull(ctx); err != nil {
+				return err
+			}
 		}
 
-		reason, err := l.idle(ctx, syncTimer.C)
+		var err error
+		next, err = l.idle(ctx, syncTimer.C)
 		if err != nil {
 			return err
 		}
-		switch reason {
-		case wakeRestart:
+		if next == syncNone {
 			// A NOOP round trip under a deadline proves the connection
 			// still carries responses before the next IDLE.
 			err := imapconn.Bound(ctx, l.client, commandTimeout, func() error { return l.client.Noop().Wait() })
 			if err != nil {
 				return fmt.Errorf("NOOP after IDLE restart: %w", err)
 			}
-			needSync = false
-		default:
-			needSync = true
 		}
 	}
 }
 
-func (l *sessionLoop) sync(ctx context.Context) error {
+func (l *sessionLoop) syncRecent(ctx context.Context) error {
 	if err := l.watcher.Slots.Acquire(ctx); err != nil {
 		return err
 	}
@@ -84,7 +89,8 @@ func (l *sessionLoop) sync(ctx context.Context) error {
 	}
 	if !l.synced {
 		l.synced = true
-		l.watcher.recordStatus(ctx, l.log, store.AccountOK, nil)
+		r := &reconnector{account: l.watcher.Account, store: l.watcher.Store, log: l.log}
+		r.recordStatus(ctx, store.AccountOK, nil)
 	}
 	if l.watcher.OnSynced != nil {
 		l.watcher.OnSynced(stored)
@@ -92,10 +98,47 @@ func (l *sessionLoop) sync(ctx context.Context) error {
 	return nil
 }
 
-// idle runs one IDLE command until the server announces a change, the
-// restart interval passes, a sync is due or ctx ends, then leaves IDLE and
-// waits for the server's tagged OK under a deadline.
-func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (wakeReason, error) {
+// syncFull selects the mailbox again, for a current HIGHESTMODSEQ and
+// UIDNEXT, and runs the full sync; without a FullSync function it falls
+// back to a recent sync.
+func (l *sessionLoop) syncFull(ctx context.Context) error {
+	if l.watcher.FullSync == nil {
+		return l.syncRecent(ctx)
+	}
+	if err := l.watcher.Slots.Acquire(ctx); err != nil {
+		return err
+	}
+	defer l.watcher.Slots.Release()
+
+	var sel *imap.SelectData
+	err := imapconn.Bound(ctx, l.client, commandTimeout, func() error {
+		var err error
+		sel, err = l.client.Select(l.watcher.Mailbox, selectOptions(l.client)).Wait()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("select %q: %w", l.watcher.Mailbox, err)
+	}
+	l.uidValidity = sel.UIDValidity
+	folder, err := l.watcher.FullSync(ctx, l.client, l.folder, sel)
+	l.folder = folder
+	if err != nil {
+		l.watcher.Store.SetFolderError(context.WithoutCancel(ctx), l.folder.ID, err)
+		return err
+	}
+	return nil
+}
+
+// selectOptions asks for HIGHESTMODSEQ when the server offers CONDSTORE.
+func selectOptions(c *imapclient.Client) *imap.SelectOptions {
+	return &imap.SelectOptions{ReadOnly: true, CondStore: c.Caps().Has(imap.CapCondStore)}
+}
+
+// idle runs one IDLE command until the server announces a change, a sync
+// is requested or due, the restart interval passes, or ctx ends. Then it
+// leaves IDLE, waits for the server's tagged OK under a deadline, and
+// returns what to sync; syncNone means the restart interval passed.
+func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (syncKind, error) {
 	var cmd *imapclient.IdleCommand
 	err := imapconn.Bound(ctx, l.client, commandTimeout, func() error {
 		var err error
@@ -103,25 +146,31 @@ func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (wakeR
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("start IDLE: %w", err)
+		return syncNone, fmt.Errorf("start IDLE: %w", err)
 	}
 
 	restart := time.NewTimer(l.watcher.RestartInterval)
 	defer restart.Stop()
 
-	var reason wakeReason
+	next := syncNone
 	select {
 	case <-ctx.Done():
 		cmd.Close()
-		return 0, ctx.Err()
+		return syncNone, ctx.Err()
 	case <-l.client.Closed():
-		return 0, fmt.Errorf("connection closed during IDLE")
-	case <-l.changed:
-		reason = wakeChanged
-	case <-restart.C:
-		reason = wakeRestart
+		return syncNone, fmt.Errorf("connection closed during IDLE")
+	case <-l.signals.exists:
+		next = syncRecent
+	case <-l.signals.changed:
+		next = syncFull
+	case req := <-l.watcher.requestChan():
+		next = syncRecent
+		if req.Full {
+			next = syncFull
+		}
 	case <-syncDue:
-		reason = wakeSyncDue
+		next = syncRecent
+	case <-restart.C:
 	}
 
 	err = imapconn.Bound(ctx, l.client, commandTimeout, func() error {
@@ -131,7 +180,7 @@ func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (wakeR
 		return cmd.Wait()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("leave IDLE: %w", err)
+		return syncNone, fmt.Errorf("leave IDLE: %w", err)
 	}
-	return reason, nil
+	return next, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -56,25 +57,75 @@ type Watcher struct {
 	// ReconnectMax caps the delay between reconnects.
 	ReconnectMax time.Duration
 
+	// FullSync, when set, runs a full sync (flags, expunges) of the
+	// selected folder; without it a full sync request runs a recent sync.
+	FullSync func(ctx context.Context, c *imapclient.Client, folder store.Folder, sel *imap.SelectData) (store.Folder, error)
+
 	// OnSynced, when set, is called after each sync with the count stored.
 	OnSynced func(stored int)
+
+	initOnce sync.Once
+	requests chan Request
+}
+
+// Request asks a running watcher to sync its folder on its connection.
+type Request struct {
+	// Full asks for a full sync (flags, expunges) instead of a recent one.
+	Full bool
+}
+
+// Request queues a sync on the watcher's connection. It never blocks: a
+// request that finds one of the same kind waiting is merged with it.
+func (w *Watcher) Request(r Request) {
+	select {
+	case w.requestChan() <- r:
+	default:
+	}
+}
+
+func (w *Watcher) requestChan() chan Request {
+	w.initOnce.Do(func() { w.requests = make(chan Request, 2) })
+	return w.requests
 }
 
 // Run watches the folder until ctx is cancelled, reconnecting after every
-// error. It returns ctx's error.
+// error. It returns ctx's error, or a *NoIdleError at once when the server
+// does not offer IDLE.
 func (w *Watcher) Run(ctx context.Context) error {
 	log := w.Log.With("acntid", w.Account.ID, "mailbox", w.Mailbox)
-	retry := newBackoff(time.Second, w.ReconnectMax)
+	r := &reconnector{account: w.Account, store: w.Store, log: log, max: w.ReconnectMax}
+	return r.run(ctx, func(ctx context.Context) error { return w.session(ctx, log) })
+}
+
+// reconnector runs sessions of one account one after another, with
+// backoff between them and the account's status kept in the database.
+type reconnector struct {
+	account store.Account
+	store   *store.Store
+	log     *slog.Logger
+	max     time.Duration
+}
+
+func (r *reconnector) run(ctx context.Context, session func(context.Context) error) error {
+	retry := newBackoff(time.Second, r.max)
 	authRetry := newBackoff(authRetryMin, authRetryMax)
 	attempt := 0
 
-	log.Debug("watcher started")
-	defer log.Debug("watcher stopped")
+	r.log.Debug("connection loop started")
+	defer r.log.Debug("connection loop stopped")
 	for {
 		started := time.Now()
-		err := w.session(ctx, log)
+		err := session(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err == nil {
+			// The session ended on purpose.
+			return nil
+		}
+		var noIdle *NoIdleError
+		if errors.As(err, &noIdle) {
+			return err
 		}
 		if time.Since(started) > healthyAfter {
 			retry.Reset()
@@ -86,13 +137,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 		var authErr *imapconn.AuthError
 		if errors.As(err, &authErr) {
 			delay = authRetry.NextBackOff()
-			w.recordStatus(ctx, log, store.AccountAuthFailed, err)
+			r.recordStatus(ctx, store.AccountAuthFailed, err)
 		} else {
 			authRetry.Reset()
 			delay = retry.NextBackOff()
-			w.recordStatus(ctx, log, store.AccountError, err)
+			r.recordStatus(ctx, store.AccountError, err)
 		}
-		log.Warn("IMAP session failed, reconnecting", "attempt", attempt, "delay", delay.Round(time.Millisecond), "err", err)
+		r.log.Warn("IMAP session failed, reconnecting", "attempt", attempt, "delay", delay.Round(time.Millisecond), "err", err)
 
 		select {
 		case <-ctx.Done():
@@ -113,42 +164,28 @@ func newBackoff(initial, max time.Duration) *backoff.ExponentialBackOff {
 }
 
 // recordStatus writes the account's status and logs it once per change.
-func (w *Watcher) recordStatus(ctx context.Context, log *slog.Logger, status string, cause error) {
-	changed, err := w.Store.SetAccountStatus(context.WithoutCancel(ctx), w.Account.ID, status, cause)
+func (r *reconnector) recordStatus(ctx context.Context, status string, cause error) {
+	changed, err := r.store.SetAccountStatus(context.WithoutCancel(ctx), r.account.ID, status, cause)
 	if err != nil {
-		log.Error("record account status failed", "status", status, "err", err)
+		r.log.Error("record account status failed", "status", status, "err", err)
 		return
 	}
 	if changed && status == store.AccountAuthFailed {
-		log.Error("IMAP login rejected; the account is marked auth_failed until its password is fixed", "err", cause)
+		r.log.Error("IMAP login rejected; the account is marked auth_failed until its password is fixed", "err", cause)
 	}
 }
 
 // session runs one connection from dial to the first error.
 func (w *Watcher) session(ctx context.Context, log *slog.Logger) error {
-	changed := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	handler := &imapclient.UnilateralDataHandler{
-		Mailbox: func(data *imapclient.UnilateralDataMailbox) {
-			if data.NumMessages != nil {
-				signal()
-			}
-		},
-		// TODO: record expunges and flag changes instead of only
-		// re-running the recent sync.
-		Expunge: func(uint32) { signal() },
-	}
-
-	c, err := imapconn.Dial(ctx, w.Account.IMAP, imapconn.Options{UnilateralDataHandler: handler, RootCAs: w.RootCAs})
+	signals := newSignals()
+	c, err := imapconn.Dial(ctx, w.Account.IMAP, imapconn.Options{UnilateralDataHandler: signals.handler(), RootCAs: w.RootCAs})
 	if err != nil {
 		return err
 	}
-	defer w.logout(c)
+	defer logout(c)
+	if !c.Caps().Has(imap.CapIdle) && !c.Caps().Has(imap.CapIMAP4rev2) {
+		return &NoIdleError{Addr: w.Account.IMAP.Addr()}
+	}
 
 	folder, err := w.Store.EnsureFolder(ctx, w.Account.ID, w.Mailbox, "high")
 	if err != nil {
@@ -159,7 +196,7 @@ func (w *Watcher) session(ctx context.Context, log *slog.Logger) error {
 	var sel *imap.SelectData
 	err = imapconn.Bound(ctx, c, commandTimeout, func() error {
 		var err error
-		sel, err = c.Select(w.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+		sel, err = c.Select(w.Mailbox, selectOptions(c)).Wait()
 		return err
 	})
 	if err != nil {
@@ -167,13 +204,21 @@ func (w *Watcher) session(ctx context.Context, log *slog.Logger) error {
 	}
 	log.Debug("watching folder", "uidvalidity", sel.UIDValidity, "exists", sel.NumMessages)
 
-	loop := &sessionLoop{watcher: w, client: c, folder: folder, log: log, changed: changed,
+	loop := &sessionLoop{watcher: w, client: c, folder: folder, log: log, signals: signals,
 		uidValidity: sel.UIDValidity}
 	return loop.run(ctx)
 }
 
+// NoIdleError means the server does not offer IDLE, so the folder must be
+// polled instead of watched.
+type NoIdleError struct{ Addr string }
+
+func (e *NoIdleError) Error() string {
+	return fmt.Sprintf("IMAP server %s does not offer IDLE", e.Addr)
+}
+
 // logout ends the session politely with a short deadline, then closes.
-func (w *Watcher) logout(c *imapclient.Client) {
+func logout(c *imapclient.Client) {
 	imapconn.Bound(context.Background(), c, 5*time.Second, func() error { return c.Logout().Wait() })
 	c.Close()
 }

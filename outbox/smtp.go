@@ -15,51 +15,94 @@ import (
 	"github.com/mailreactor/mailreactor/store"
 )
 
-const (
-	dialTimeout    = 30 * time.Second
-	commandTimeout = 2 * time.Minute
-	// submitTimeout bounds the wait for the reply after the final dot.
-	submitTimeout = 5 * time.Minute
-)
+// Timeouts bound the network waits of the outbox. A zero field takes its
+// default.
+type Timeouts struct {
+	// Dial bounds each TCP connect. Default 30 s.
+	Dial time.Duration
+	// Command bounds the greeting, STARTTLS, AUTH and the reply to each
+	// SMTP command. Default 2 min.
+	Command time.Duration
+	// Submit bounds writing a message, and again the reply after the final
+	// dot. Default 5 min.
+	Submit time.Duration
+	// Copy bounds the IMAP session that appends Sent copies, login
+	// included. Default 2 min.
+	Copy time.Duration
+}
 
-// dialSMTP connects, says EHLO, and authenticates when the account has a
-// username.
-func dialSMTP(ctx context.Context, ep store.Endpoint, roots *x509.CertPool) (*smtp.Client, error) {
+func (t Timeouts) withDefaults() Timeouts {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&t.Dial, 30*time.Second)
+	set(&t.Command, 2*time.Minute)
+	set(&t.Submit, 5*time.Minute)
+	set(&t.Copy, 2*time.Minute)
+	return t
+}
+
+// smtpConn is an SMTP session that is ready for MAIL.
+type smtpConn struct {
+	client   *smtp.Client
+	conn     net.Conn
+	timeouts Timeouts
+}
+
+// dialSMTP connects, reads the greeting, says EHLO, and authenticates when
+// the account has a username. Every step is bounded by t.
+func dialSMTP(ctx context.Context, ep store.Endpoint, roots *x509.CertPool, t Timeouts) (*smtpConn, error) {
 	tlsConfig := &tls.Config{ServerName: ep.Host, InsecureSkipVerify: !ep.TLSVerify, RootCAs: roots}
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
 	conn, err := dialer.DialContext(ctx, "tcp", ep.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("dial SMTP %s: %w", ep.Addr(), err)
 	}
-	// The greeting and STARTTLS have no timeout of their own in go-smtp.
-	conn.SetDeadline(time.Now().Add(commandTimeout))
 
 	var c *smtp.Client
 	switch ep.Security {
 	case store.SecurityTLS:
 		c = smtp.NewClient(tls.Client(conn, tlsConfig))
 	case store.SecurityStartTLS:
-		c, err = smtp.NewClientStartTLS(conn, tlsConfig)
+		c = smtp.NewClient(conn)
 	case store.SecurityNone:
 		c = smtp.NewClient(conn)
 	default:
-		err = fmt.Errorf("invalid smtp_security %q: use tls, starttls or none", ep.Security)
+		conn.Close()
+		return nil, &permanentError{fmt.Errorf("invalid smtp_security %q: use tls, starttls or none", ep.Security)}
+	}
+	c.CommandTimeout = t.Command
+	c.SubmissionTimeout = t.Submit
+	// The greeting and EHLO happen here rather than at the first MAIL, so
+	// a server that rejects the connection fails the dial.
+	if ep.Security == store.SecurityStartTLS {
+		err = startTLS(c, tlsConfig)
+	} else {
+		err = c.Hello("localhost")
+	}
+	if err == nil && ep.Username != "" {
+		err = authenticate(c, ep)
 	}
 	if err != nil {
-		conn.Close()
+		c.Close()
 		return nil, fmt.Errorf("SMTP %s: %w", ep.Addr(), err)
 	}
-	c.CommandTimeout = commandTimeout
-	c.SubmissionTimeout = submitTimeout
+	return &smtpConn{client: c, conn: conn, timeouts: t}, nil
+}
 
-	if ep.Username != "" {
-		if err := authenticate(c, ep); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("SMTP %s: %w", ep.Addr(), err)
-		}
+func startTLS(c *smtp.Client, config *tls.Config) error {
+	if err := c.Hello("localhost"); err != nil {
+		return err
 	}
-	conn.SetDeadline(time.Time{})
-	return c, nil
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		return errors.New("server does not offer STARTTLS (check smtp_security)")
+	}
+	if err := c.StartTLS(config); err != nil {
+		return fmt.Errorf("STARTTLS: %w", err)
+	}
+	return nil
 }
 
 func authenticate(c *smtp.Client, ep store.Endpoint) error {
@@ -78,47 +121,85 @@ func authenticate(c *smtp.Client, ep store.Endpoint) error {
 	return nil
 }
 
-// transmit sends one prepared message on an open client. It returns the
-// server's reply to the final dot and the recipients it rejected; it fails
-// only when no recipient was accepted or the transaction failed.
-func transmit(c *smtp.Client, from string, msg prepared) (string, []string, error) {
-	if err := c.Mail(from, nil); err != nil {
-		return "", nil, fmt.Errorf("MAIL FROM:<%s>: %w", from, err)
+// sendResult is what a transaction that reached the final dot returns.
+type sendResult struct {
+	// reply is the server's reply to the final dot.
+	reply string
+	// refused lists the recipients rejected with 5xx, "address: reply" each.
+	refused []string
+	// deferred lists the recipients rejected with 4xx, and deferErr is the
+	// last of those rejections.
+	deferred []string
+	deferErr error
+}
+
+// send runs one mail transaction. It fails when the server accepted no
+// recipient or rejected the message; recipients that it rejected while it
+// accepted others are in the result. An error that is no *smtp.SMTPError
+// leaves the connection unusable; after the final dot it is an
+// *afterDataError, because the server may have accepted the message.
+func (c *smtpConn) send(from string, msg prepared) (sendResult, error) {
+	var res sendResult
+	if err := c.client.Mail(from, nil); err != nil {
+		return res, fmt.Errorf("MAIL FROM:<%s>: %w", from, err)
 	}
-	var rejected []string
-	var lastErr error
+	var lastRefusal error
 	for _, rcpt := range msg.recipients {
-		if err := c.Rcpt(rcpt, nil); err != nil {
-			var smtpErr *smtp.SMTPError
-			if !errors.As(err, &smtpErr) {
-				return "", nil, fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
-			}
-			rejected = append(rejected, fmt.Sprintf("%s: %s", rcpt, err))
-			lastErr = fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
+		err := c.client.Rcpt(rcpt, nil)
+		var smtpErr *smtp.SMTPError
+		switch {
+		case err == nil:
+			continue
+		case !errors.As(err, &smtpErr) || smtpErr.Code == 421:
+			return res, fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
+		case smtpErr.Code/100 == 4:
+			res.deferred = append(res.deferred, rcpt)
+			res.deferErr = fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
+		default:
+			res.refused = append(res.refused, fmt.Sprintf("%s: %s", rcpt, err))
+			lastRefusal = fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
 		}
 	}
-	if len(rejected) == len(msg.recipients) {
-		c.Reset()
-		return "", rejected, lastErr
+	if len(res.refused)+len(res.deferred) == len(msg.recipients) {
+		// A temporary rejection wins: the message may yet go to someone.
+		if res.deferErr != nil {
+			return res, res.deferErr
+		}
+		return res, lastRefusal
 	}
 
-	w, err := c.Data()
+	w, err := c.client.Data()
 	if err != nil {
-		return "", rejected, fmt.Errorf("DATA: %w", err)
+		return res, fmt.Errorf("DATA: %w", err)
 	}
+	// go-smtp sets no deadline while the message is written.
+	c.conn.SetDeadline(time.Now().Add(c.timeouts.Submit))
 	if _, err := w.Write(msg.data); err != nil {
-		w.Close()
-		return "", rejected, &afterDataError{fmt.Errorf("write message: %w", err)}
+		// The final dot was never written, so the server cannot have
+		// accepted the message.
+		return res, fmt.Errorf("write message: %w", err)
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
 		var smtpErr *smtp.SMTPError
 		if errors.As(err, &smtpErr) {
-			return "", rejected, fmt.Errorf("after DATA: %w", err)
+			return res, fmt.Errorf("after DATA: %w", err)
 		}
-		return "", rejected, &afterDataError{fmt.Errorf("after DATA: %w", err)}
+		return res, &afterDataError{fmt.Errorf("after DATA: %w", err)}
 	}
-	return resp.StatusText, rejected, nil
+	res.reply = resp.StatusText
+	return res, nil
+}
+
+// reset aborts what remains of a failed transaction, so the next message
+// can use the connection.
+func (c *smtpConn) reset() error { return c.client.Reset() }
+
+// close says QUIT, bounded by the command timeout, and closes the
+// connection.
+func (c *smtpConn) close() {
+	c.client.Quit()
+	c.client.Close()
 }
 
 // afterDataError is a connection failure once the message was on the

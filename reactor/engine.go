@@ -2,9 +2,12 @@ package reactor
 
 import (
 	"context"
+
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,7 +41,10 @@ type Engine struct {
 	pool   *pool
 	sender *outbox.Sender
 	syncer *reconcile.Syncer
-	wake   chan struct{}
+	// fullSync runs a full sync of a selected folder; nil means that full
+	// sync requests run a recent sync.
+	fullSync func(ctx context.Context, c *imapclient.Client, folder store.Folder, sel *imap.SelectData) (store.Folder, error)
+	wake     chan struct{}
 
 	mu       sync.Mutex
 	reloadMu sync.Mutex
@@ -48,14 +54,9 @@ type Engine struct {
 	// runCtx is the context of Run while it runs; watchers started after
 	// an account notification derive from it.
 	runCtx   context.Context
-	watchers map[int64]*runningWatcher
+	accounts map[int64]*runningAccount
 	lastDrop time.Time
 	wg       sync.WaitGroup
-}
-
-type runningWatcher struct {
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 // Run checks the database, starts the watchers, the listener and the
@@ -69,7 +70,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	cfg := e.Config
 	e.pool = newPool(cfg.QueueLimit(), cfg.SyncWorkers())
 	e.wake = make(chan struct{}, 1)
-	e.watchers = make(map[int64]*runningWatcher)
+	e.accounts = make(map[int64]*runningAccount)
 	e.syncer = &reconcile.Syncer{Store: e.Store, Log: e.Log, BatchSize: cfg.SyncBatchSize}
 	e.sender = &outbox.Sender{
 		Store: e.Store, Log: e.Log, Owner: cfg.InstanceID, Lease: cfg.OutboxLease,
@@ -90,7 +91,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.runCtx = ctx
 	e.mu.Unlock()
 	if cfg.SyncEnabled {
-		if err := e.startWatchers(ctx); err != nil {
+		if err := e.startAccounts(ctx); err != nil {
 			e.pool.stop()
 			return err
 		}
@@ -105,7 +106,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	<-ctx.Done()
 	e.Log.Info("reactor stopping")
 	stopListen()
-	e.stopWatchers()
+	e.stopAccounts()
 	e.pool.stop()
 	e.wg.Wait()
 	e.Log.Info("reactor stopped")

@@ -8,58 +8,59 @@ import (
 	"github.com/mailreactor/mailreactor/store"
 )
 
-// inboxName is the one mailbox name that every IMAP server has.
-const inboxName = "INBOX"
+// runningAccount is an account runner and how to stop it.
+type runningAccount struct {
+	runner *accountRunner
+	cancel context.CancelFunc
+	done   chan struct{}
+}
 
-// startWatchers starts a watcher on the INBOX of every enabled account.
-func (e *Engine) startWatchers(ctx context.Context) error {
+// startAccounts starts a runner for every enabled account.
+func (e *Engine) startAccounts(ctx context.Context) error {
 	accounts, err := e.Store.EnabledAccounts(ctx)
 	if err != nil {
 		return err
 	}
 	for _, a := range accounts {
-		e.startWatcher(ctx, a)
+		e.startAccount(ctx, a)
 	}
-	e.Log.Info("watchers started", "accounts", len(accounts))
+	e.Log.Info("accounts started", "accounts", len(accounts))
 	return nil
 }
 
-func (e *Engine) startWatcher(parent context.Context, a store.Account) {
+func (e *Engine) startAccount(parent context.Context, a store.Account) {
 	ctx, cancel := context.WithCancel(parent)
-	rw := &runningWatcher{cancel: cancel, done: make(chan struct{})}
+	runner := &accountRunner{engine: e, account: a, log: e.Log.With("acntid", a.ID),
+		watchers: make(map[string]*idle.Watcher)}
+	ra := &runningAccount{runner: runner, cancel: cancel, done: make(chan struct{})}
 	e.mu.Lock()
-	e.watchers[a.ID] = rw
+	e.accounts[a.ID] = ra
 	e.mu.Unlock()
 
-	w := &idle.Watcher{
-		Account:         a,
-		Mailbox:         inboxName,
-		Store:           e.Store,
-		Syncer:          e.syncer,
-		Log:             e.Log,
-		Slots:           e.pool,
-		RootCAs:         e.RootCAs,
-		RestartInterval: e.Config.IdleRestartInterval,
-		SyncInterval:    e.Config.HiRecentSyncIntervalNL,
-		ReconnectMax:    e.Config.ReconnectMax,
-	}
 	e.goRun(func() {
-		defer close(rw.done)
-		w.Run(ctx)
+		defer close(ra.done)
+		runner.run(ctx)
 	})
 }
 
-// reloadAccount stops the account's watcher, if any, and starts a new one
+// running reports whether Run is between start and shutdown.
+func (e *Engine) running() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.runCtx != nil && e.runCtx.Err() == nil
+}
+
+// reloadAccount stops the account's runner, if any, and starts a new one
 // with the account's current row when it is enabled.
 func (e *Engine) reloadAccount(id int64) {
 	e.mu.Lock()
-	rw := e.watchers[id]
-	delete(e.watchers, id)
+	ra := e.accounts[id]
+	delete(e.accounts, id)
 	ctx := e.runCtx
 	e.mu.Unlock()
-	if rw != nil {
-		rw.cancel()
-		<-rw.done
+	if ra != nil {
+		ra.cancel()
+		<-ra.done
 	}
 	if ctx == nil || ctx.Err() != nil {
 		return
@@ -67,7 +68,7 @@ func (e *Engine) reloadAccount(id int64) {
 
 	a, err := e.Store.Account(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		e.Log.Info("account removed, watcher stopped", "acntid", id)
+		e.Log.Info("account removed, its connections closed", "acntid", id)
 		return
 	}
 	if err != nil {
@@ -75,18 +76,18 @@ func (e *Engine) reloadAccount(id int64) {
 		return
 	}
 	if !a.Enabled {
-		e.Log.Info("account disabled, watcher stopped", "acntid", id)
+		e.Log.Info("account disabled, its connections closed", "acntid", id)
 		return
 	}
-	e.Log.Info("account changed, watcher restarted", "acntid", id)
-	e.startWatcher(ctx, a)
+	e.Log.Info("account changed, its connections restarted", "acntid", id)
+	e.startAccount(ctx, a)
 }
 
-// reloadAllAccounts restarts the watchers of every account.
+// reloadAllAccounts restarts every account's runner.
 func (e *Engine) reloadAllAccounts() {
 	e.mu.Lock()
-	ids := make(map[int64]bool, len(e.watchers))
-	for id := range e.watchers {
+	ids := make(map[int64]bool, len(e.accounts))
+	for id := range e.accounts {
 		ids[id] = true
 	}
 	ctx := e.runCtx
@@ -107,17 +108,28 @@ func (e *Engine) reloadAllAccounts() {
 	}
 }
 
-// stopWatchers cancels every watcher and waits until each has logged out.
-func (e *Engine) stopWatchers() {
+// stopAccounts cancels every runner and waits until each has logged out.
+func (e *Engine) stopAccounts() {
 	e.mu.Lock()
-	watchers := e.watchers
-	e.watchers = make(map[int64]*runningWatcher)
+	accounts := e.accounts
+	e.accounts = make(map[int64]*runningAccount)
 	e.runCtx = nil
 	e.mu.Unlock()
-	for _, rw := range watchers {
-		rw.cancel()
+	for _, ra := range accounts {
+		ra.cancel()
 	}
-	for _, rw := range watchers {
-		<-rw.done
+	for _, ra := range accounts {
+		<-ra.done
 	}
+}
+
+// requestSync asks the account's runner to sync one folder.
+func (e *Engine) requestSync(acntid int64, mailbox string, full bool) bool {
+	e.mu.Lock()
+	ra := e.accounts[acntid]
+	e.mu.Unlock()
+	if ra == nil {
+		return false
+	}
+	return ra.runner.request(mailbox, full)
 }

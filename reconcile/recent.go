@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -60,7 +61,7 @@ func (s *Syncer) SyncRecent(ctx context.Context, c *imapclient.Client, folder st
 
 	start := time.Now()
 	run := &recentRun{syncer: s, client: c, folder: folder, log: log, total: sel.NumMessages, start: start}
-	if err := run.fetch(ctx); err != nil {
+	if err := run.fetchAll(ctx); err != nil {
 		return run.folder, run.stored, fmt.Errorf("sync folder %d: %w", folder.ID, err)
 	}
 	if run.stored == 0 {
@@ -80,6 +81,11 @@ type recentRun struct {
 
 	batch      []store.Message
 	batchBytes int
+	// missing are UIDs whose response came without a body; the folder's
+	// highest UID must not pass them until they are stored.
+	missing    []uint32
+	retrying   []uint32
+	maxSeen    uint32
 	stored     int
 	seen       int
 	total      uint32
@@ -87,8 +93,36 @@ type recentRun struct {
 	lastReport time.Time
 }
 
-func (r *recentRun) fetch(ctx context.Context) error {
-	uids := imap.UIDSet{imap.UIDRange{Start: imap.UID(r.folder.LastUID + 1), Stop: 0}}
+// fetchAll fetches everything above the highest stored UID, then once more
+// the UIDs whose bodies did not arrive.
+func (r *recentRun) fetchAll(ctx context.Context) error {
+	from := r.folder.LastUID + 1
+	if err := r.fetch(ctx, imap.UIDSet{imap.UIDRange{Start: imap.UID(from), Stop: 0}}); err != nil {
+		return err
+	}
+	if len(r.missing) == 0 {
+		return nil
+	}
+	var retry imap.UIDSet
+	for _, uid := range r.missing {
+		retry.AddNum(imap.UID(uid))
+	}
+	r.retrying, r.missing = r.missing, nil
+	if err := r.fetch(ctx, retry); err != nil {
+		return err
+	}
+	if len(r.missing) > 0 {
+		return fmt.Errorf("server returned no body for UIDs %v", r.missing)
+	}
+	// The batches so far held back the highest UID; advance it now.
+	if err := r.syncer.Store.AdvanceLastUID(ctx, r.folder.ID, r.maxSeen); err != nil {
+		return err
+	}
+	r.folder.LastUID = max(r.folder.LastUID, r.maxSeen)
+	return nil
+}
+
+func (r *recentRun) fetch(ctx context.Context, uids imap.UIDSet) error {
 	cmd := r.client.Fetch(uids, &imap.FetchOptions{
 		UID:          true,
 		Flags:        true,
@@ -117,9 +151,10 @@ func (r *recentRun) fetch(ctx context.Context) error {
 		}
 		// "n:*" always includes the last message, even when its UID is
 		// below n, so filter what is already stored.
-		if uint32(buf.UID) <= r.folder.LastUID {
+		if uint32(buf.UID) <= r.folder.LastUID && !slices.Contains(r.retrying, uint32(buf.UID)) {
 			continue
 		}
+		r.maxSeen = max(r.maxSeen, uint32(buf.UID))
 		r.add(buf)
 		if len(r.batch) >= r.syncer.BatchSize || r.batchBytes >= maxBatchBytes {
 			if err := r.flush(ctx); err != nil {
@@ -132,7 +167,7 @@ func (r *recentRun) fetch(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("UID FETCH %d:*: %w", r.folder.LastUID+1, err)
+		return fmt.Errorf("UID FETCH %s: %w", uids, err)
 	}
 	return r.flush(ctx)
 }
@@ -151,11 +186,14 @@ func (r *recentRun) add(buf *imapclient.FetchMessageBuffer) {
 		m.Raw = buf.BodySection[0].Bytes
 	}
 	if m.Raw == nil {
-		m.Raw = []byte{}
-		m.ParseError = "server returned no body"
-	} else {
-		parseInto(&m)
+		// go-imap hands a UID FETCH every FETCH response whose UID is in
+		// the requested range, so a flag change announced by the server
+		// during the fetch arrives here without a body. The message's own
+		// response may already have been consumed; fetch it again.
+		r.missing = append(r.missing, m.UID)
+		return
 	}
+	parseInto(&m)
 	r.batch = append(r.batch, m)
 	r.batchBytes += len(m.Raw)
 }
@@ -169,6 +207,10 @@ func (r *recentRun) flush(ctx context.Context) error {
 	for _, m := range r.batch {
 		lastUID = max(lastUID, m.UID)
 	}
+	for _, uid := range r.missing {
+		lastUID = min(lastUID, uid-1)
+	}
+	lastUID = max(lastUID, r.folder.LastUID)
 	n, err := r.syncer.Store.StoreMessages(ctx, r.folder.ID, r.folder.UIDValidity, lastUID, r.batch)
 	if err != nil {
 		return err

@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS email_folders (
     CONSTRAINT email_folders_inbox_high CHECK (upper(name) <> 'INBOX' OR priority = 'high')
 );
 
+-- The state of the folder's watcher, as its reactor last wrote it, and
+-- since when, for `reactor status`. Values are listed in store/watch.go.
+ALTER TABLE email_folders ADD COLUMN IF NOT EXISTS watch_state text;
+ALTER TABLE email_folders ADD COLUMN IF NOT EXISTS watch_state_at timestamptz;
+
 CREATE TABLE IF NOT EXISTS email_messages (
     emsgid        bigserial PRIMARY KEY,
     emfdid        bigint NOT NULL REFERENCES email_folders ON DELETE CASCADE,
@@ -100,9 +105,64 @@ CREATE TABLE IF NOT EXISTS email_outbox (
 CREATE INDEX IF NOT EXISTS email_outbox_due ON email_outbox (next_attempt_at)
     WHERE status IN ('queued', 'sending');
 
+-- A row whose raw is NULL is composed from these fields. Addresses are
+-- RFC 5322 mailboxes in UTF-8, such as 'Łukasz Nowak <lukasz@example.pl>'.
+-- from_addr NULL means the account's address. rcpt_to, when set, is the
+-- envelope; otherwise To, Cc and Bcc are.
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS from_addr text;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS to_addrs text[];
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS cc_addrs text[];
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS bcc_addrs text[];
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS subject text;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS body_text text;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS body_html text;
+-- Without angle brackets. The reactor fills it before the first attempt,
+-- from raw's Message-ID header or a new identifier, and every attempt and
+-- the Sent copy use it.
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS message_id text;
+-- Set when an attempt ended without a known outcome: the connection broke
+-- after the final dot, or a claim's lease expired while its reactor may
+-- have been sending. Recipients may then get the message twice.
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS possible_duplicate boolean NOT NULL DEFAULT false;
+-- Recipients the server rejected permanently while it accepted others,
+-- one 'address: reply' a line.
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS refused_recipients text;
+-- The copy in the account's Sent folder, after the server accepted the
+-- message: NULL before that, then 'off' (the account's sent_copy is
+-- false), 'appending' (claimed by sent_copy_claimed_by until
+-- sent_copy_next_at), 'pending' (due at sent_copy_next_at), 'done', or
+-- 'failed' (given up after REACTOR_OUTBOX_MAX_AGE).
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS sent_copy_status text
+    CHECK (sent_copy_status IN ('off', 'appending', 'pending', 'done', 'failed'));
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS sent_copy_attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS sent_copy_next_at timestamptz;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS sent_copy_claimed_by text;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS sent_copy_error text;
+ALTER TABLE email_outbox ADD COLUMN IF NOT EXISTS sent_copy_at timestamptz;
+
+CREATE INDEX IF NOT EXISTS email_outbox_sent_copy_due ON email_outbox (sent_copy_next_at)
+    WHERE sent_copy_status IN ('appending', 'pending');
+
+-- Attachments of a composed row, in id order.
+CREATE TABLE IF NOT EXISTS email_outbox_attachments (
+    id           bigserial PRIMARY KEY,
+    outbox_id    bigint NOT NULL REFERENCES email_outbox ON DELETE CASCADE,
+    filename     text NOT NULL,
+    -- NULL or empty means application/octet-stream.
+    content_type text,
+    data         bytea NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS email_outbox_attachments_outbox ON email_outbox_attachments (outbox_id, id);
+
+-- Whether a sent message is appended to the account's Sent folder. Turn it
+-- off for servers that file submitted mail themselves, as Gmail does.
+ALTER TABLE email_accounts ADD COLUMN IF NOT EXISTS sent_copy boolean NOT NULL DEFAULT true;
+
 CREATE TABLE IF NOT EXISTS email_presence (
     usr_id       bigint PRIMARY KEY,
     last_seen_at timestamptz NOT NULL DEFAULT now()
 );
 
-INSERT INTO reactor_schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
+-- Version 2 adds composed rows, the Sent copy and possible_duplicate.
+INSERT INTO reactor_schema_version (version) VALUES (1), (2) ON CONFLICT DO NOTHING;

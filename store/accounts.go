@@ -50,7 +50,9 @@ type Account struct {
 	IMAP       Endpoint
 	SMTP       Endpoint
 	SentFolder *string
-	Enabled    bool
+	// SentCopy says whether sent messages are appended to the Sent folder.
+	SentCopy bool
+	Enabled  bool
 }
 
 // Account status values written to email_accounts.status.
@@ -66,14 +68,14 @@ var ErrNotFound = errors.New("not found")
 const accountColumns = `acntid, usr_id, address,
 	imap_host, imap_port, imap_security, imap_username, imap_password, imap_tls_verify,
 	smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, smtp_tls_verify,
-	sent_folder, enabled`
+	sent_folder, sent_copy, enabled`
 
 func scanAccount(row pgx.Row) (Account, error) {
 	var a Account
 	err := row.Scan(&a.ID, &a.UserID, &a.Address,
 		&a.IMAP.Host, &a.IMAP.Port, &a.IMAP.Security, &a.IMAP.Username, &a.IMAP.Password, &a.IMAP.TLSVerify,
 		&a.SMTP.Host, &a.SMTP.Port, &a.SMTP.Security, &a.SMTP.Username, &a.SMTP.Password, &a.SMTP.TLSVerify,
-		&a.SentFolder, &a.Enabled)
+		&a.SentFolder, &a.SentCopy, &a.Enabled)
 	return a, err
 }
 

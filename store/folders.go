@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Folder is the sync state of one row of email_folders.
@@ -71,4 +73,28 @@ func (s *Store) SetFolderError(ctx context.Context, folderID int64, cause error)
 		return fmt.Errorf("update error of folder %d: %w", folderID, err)
 	}
 	return nil
+}
+
+// WatchCandidates returns the folders an account watches when connections
+// allow: INBOX first, then the other high-priority folders by id.
+func (s *Store) WatchCandidates(ctx context.Context, accountID int64) ([]Folder, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT emfdid, acntid, name, priority, coalesce(uidvalidity, 0), last_uid
+		FROM email_folders
+		WHERE acntid = $1 AND priority = 'high'
+		ORDER BY upper(name) <> 'INBOX', emfdid`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list high folders of account %d: %w", accountID, err)
+	}
+	folders, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Folder, error) {
+		var f Folder
+		var uidValidity, lastUID int64
+		err := row.Scan(&f.ID, &f.AccountID, &f.Name, &f.Priority, &uidValidity, &lastUID)
+		f.UIDValidity, f.LastUID = uint32(uidValidity), uint32(lastUID)
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list high folders of account %d: %w", accountID, err)
+	}
+	return folders, nil
 }

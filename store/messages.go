@@ -81,3 +81,14 @@ func (s *Store) MarkSynced(ctx context.Context, folderID int64, uidValidity uint
 	}
 	return nil
 }
+
+// AdvanceLastUID raises the folder's highest stored UID to uid, once every
+// message up to it is stored.
+func (s *Store) AdvanceLastUID(ctx context.Context, folderID int64, uid uint32) error {
+	_, err := s.pool.Exec(ctx, `UPDATE email_folders SET last_uid = GREATEST(last_uid, $2) WHERE emfdid = $1`,
+		folderID, int64(uid))
+	if err != nil {
+		return fmt.Errorf("advance last uid of folder %d: %w", folderID, err)
+	}
+	return nil
+}

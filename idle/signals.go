@@ -1,0 +1,50 @@
+package idle
+
+import (
+	"io"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// signals carries what the server announced, from go-imap's reader
+// goroutine to the watcher's loop. The handlers only set flags and never
+// issue a command, since a command there would deadlock the reader.
+type signals struct {
+	// exists is signalled by an EXISTS response: new mail.
+	exists chan struct{}
+	// changed is signalled by an EXPUNGE or an unsolicited FETCH (a flag
+	// change): the folder needs a full sync.
+	changed chan struct{}
+}
+
+func newSignals() *signals {
+	return &signals{exists: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (s *signals) handler() *imapclient.UnilateralDataHandler {
+	return &imapclient.UnilateralDataHandler{
+		Mailbox: func(data *imapclient.UnilateralDataMailbox) {
+			if data.NumMessages != nil {
+				notify(s.exists)
+			}
+		},
+		Expunge: func(uint32) { notify(s.changed) },
+		Fetch: func(msg *imapclient.FetchMessageData) {
+			// go-imap runs this on a goroutine of its own and waits for the
+			// items to be read, so drain them all.
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				if body, ok := item.(imapclient.FetchItemDataBodySection); ok && body.Literal != nil {
+					io.Copy(io.Discard, body.Literal)
+				}
+			}
+			notify(s.changed)
+		},
+	}
+}
