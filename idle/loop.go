@@ -2,6 +2,7 @@ package idle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -25,6 +26,11 @@ type sessionLoop struct {
 	synced      bool
 }
 
+// errClosedDuringIdle means the server closed a healthy connection while
+// it was in IDLE, as servers with an inactivity timeout do. It is routine:
+// the watcher reconnects at once and catches up.
+var errClosedDuringIdle = errors.New("server closed the connection during IDLE")
+
 // syncKind is what the loop does after leaving IDLE.
 type syncKind int
 
@@ -33,6 +39,16 @@ const (
 	syncRecent
 	syncFull
 )
+
+func (k syncKind) String() string {
+	switch k {
+	case syncRecent:
+		return "recent sync"
+	case syncFull:
+		return "full sync"
+	}
+	return "restart"
+}
 
 func (l *sessionLoop) run(ctx context.Context) error {
 	syncTimer := time.NewTimer(l.watcher.SyncInterval)
@@ -62,7 +78,7 @@ func (l *sessionLoop) run(ctx context.Context) error {
 		if next == syncNone {
 			// A NOOP round trip under a deadline proves the connection
 			// still carries responses before the next IDLE.
-			err := imapconn.Bound(ctx, l.client, commandTimeout, func() error { return l.client.Noop().Wait() })
+			err := imapconn.Bound(ctx, l.client, l.watcher.Timeouts.command(), func() error { return l.client.Noop().Wait() })
 			if err != nil {
 				return fmt.Errorf("NOOP after IDLE restart: %w", err)
 			}
@@ -111,7 +127,7 @@ func (l *sessionLoop) syncFull(ctx context.Context) error {
 	defer l.watcher.Slots.Release()
 
 	var sel *imap.SelectData
-	err := imapconn.Bound(ctx, l.client, commandTimeout, func() error {
+	err := imapconn.Bound(ctx, l.client, l.watcher.Timeouts.command(), func() error {
 		var err error
 		sel, err = l.client.Select(l.watcher.Mailbox, selectOptions(l.client)).Wait()
 		return err
@@ -140,7 +156,7 @@ func selectOptions(c *imapclient.Client) *imap.SelectOptions {
 // returns what to sync; syncNone means the restart interval passed.
 func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (syncKind, error) {
 	var cmd *imapclient.IdleCommand
-	err := imapconn.Bound(ctx, l.client, commandTimeout, func() error {
+	err := imapconn.Bound(ctx, l.client, l.watcher.Timeouts.command(), func() error {
 		var err error
 		cmd, err = l.client.Idle()
 		return err
@@ -158,6 +174,9 @@ func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (syncK
 		cmd.Close()
 		return syncNone, ctx.Err()
 	case <-l.client.Closed():
+		if l.synced {
+			return syncNone, errClosedDuringIdle
+		}
 		return syncNone, fmt.Errorf("connection closed during IDLE")
 	case <-l.signals.exists:
 		next = syncRecent
@@ -173,7 +192,8 @@ func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (syncK
 	case <-restart.C:
 	}
 
-	err = imapconn.Bound(ctx, l.client, commandTimeout, func() error {
+	l.log.Debug("leaving IDLE", "next", next)
+	err = imapconn.Bound(ctx, l.client, l.watcher.Timeouts.command(), func() error {
 		if err := cmd.Close(); err != nil {
 			return err
 		}

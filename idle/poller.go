@@ -2,8 +2,8 @@ package idle
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -42,6 +42,7 @@ type Poller struct {
 	// Interval is the time between two STATUS rounds.
 	Interval     time.Duration
 	ReconnectMax time.Duration
+	Timeouts     Timeouts
 
 	requests chan FolderRequest
 	// pending are requests taken from the channel before a session
@@ -77,7 +78,7 @@ func (p *Poller) Request(r FolderRequest) bool {
 // has requests to serve.
 func (p *Poller) Run(ctx context.Context) error {
 	log := p.Log.With("acntid", p.Account.ID, "poller", true)
-	r := &reconnector{account: p.Account, store: p.Store, log: log, max: p.ReconnectMax}
+	r := &reconnector{account: p.Account, store: p.Store, log: log, max: p.ReconnectMax, min: p.Timeouts.ReconnectMin}
 	for {
 		if len(p.Mailboxes) == 0 {
 			select {
@@ -157,7 +158,7 @@ func (p *Poller) pollRound(ctx context.Context, c *imapclient.Client, log *slog.
 			return err
 		}
 		var status *imap.StatusData
-		err = imapconn.Bound(ctx, c, commandTimeout, func() error {
+		err = imapconn.Bound(ctx, c, p.Timeouts.command(), func() error {
 			var err error
 			status, err = c.Status(mailbox, &imap.StatusOptions{UIDNext: true, UIDValidity: true}).Wait()
 			return err
@@ -194,7 +195,7 @@ func (p *Poller) sync(ctx context.Context, c *imapclient.Client, log *slog.Logge
 		return err
 	}
 	var sel *imap.SelectData
-	err = imapconn.Bound(ctx, c, commandTimeout, func() error {
+	err = imapconn.Bound(ctx, c, p.Timeouts.command(), func() error {
 		var err error
 		sel, err = c.Select(mailbox, selectOptions(c)).Wait()
 		return err

@@ -39,12 +39,22 @@ func (s *signals) handler() *imapclient.UnilateralDataHandler {
 		Fetch: func(msg *imapclient.FetchMessageData) {
 			// go-imap runs this on a goroutine of its own and waits for the
 			// items to be read, so drain them all.
+			echo := false
 			for item := msg.Next(); item != nil; item = msg.Next() {
-				if body, ok := item.(imapclient.FetchItemDataBodySection); ok && body.Literal != nil {
-					io.Copy(io.Discard, body.Literal)
+				if body, ok := item.(imapclient.FetchItemDataBodySection); ok {
+					echo = true
+					if body.Literal != nil {
+						io.Copy(io.Discard, body.Literal)
+					}
 				}
 			}
-			notify(s.changed)
+			// "UID FETCH n:*" returns the last message even when its UID is
+			// below n, and go-imap passes that response here because the
+			// UID is outside the range. It carries the body that the sync
+			// asked for; a flag change announced by the server does not.
+			if !echo {
+				notify(s.changed)
+			}
 		},
 	}
 }

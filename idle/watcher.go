@@ -1,6 +1,7 @@
 package idle
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -18,9 +19,19 @@ import (
 	"github.com/mailreactor/mailreactor/store"
 )
 
+// Timeouts are a watcher's liveness deadlines. Any deadline that passes
+// closes the connection, and the watcher reconnects.
+type Timeouts struct {
+	// Command bounds SELECT, STATUS, NOOP, entering IDLE and leaving it.
+	// Defaults to 30 s.
+	Command time.Duration
+	// ReconnectMin is the first reconnect delay. Defaults to 1 s.
+	ReconnectMin time.Duration
+}
+
+func (t Timeouts) command() time.Duration { return cmp.Or(t.Command, 30*time.Second) }
+
 const (
-	// commandTimeout bounds SELECT, NOOP, entering IDLE and leaving it.
-	commandTimeout = 30 * time.Second
 	// healthyAfter is how long a session must run before the reconnect
 	// backoff starts over from its first interval.
 	healthyAfter = time.Minute
@@ -56,6 +67,8 @@ type Watcher struct {
 	SyncInterval time.Duration
 	// ReconnectMax caps the delay between reconnects.
 	ReconnectMax time.Duration
+	// Timeouts are the liveness deadlines; zero values mean the defaults.
+	Timeouts Timeouts
 
 	// FullSync, when set, runs a full sync (flags, expunges) of the
 	// selected folder; without it a full sync request runs a recent sync.
@@ -93,7 +106,7 @@ func (w *Watcher) requestChan() chan Request {
 // does not offer IDLE.
 func (w *Watcher) Run(ctx context.Context) error {
 	log := w.Log.With("acntid", w.Account.ID, "mailbox", w.Mailbox)
-	r := &reconnector{account: w.Account, store: w.Store, log: log, max: w.ReconnectMax}
+	r := &reconnector{account: w.Account, store: w.Store, log: log, max: w.ReconnectMax, min: w.Timeouts.ReconnectMin}
 	return r.run(ctx, func(ctx context.Context) error { return w.session(ctx, log) })
 }
 
@@ -103,11 +116,12 @@ type reconnector struct {
 	account store.Account
 	store   *store.Store
 	log     *slog.Logger
+	min     time.Duration
 	max     time.Duration
 }
 
 func (r *reconnector) run(ctx context.Context, session func(context.Context) error) error {
-	retry := newBackoff(time.Second, r.max)
+	retry := newBackoff(cmp.Or(r.min, time.Second), r.max)
 	authRetry := newBackoff(authRetryMin, authRetryMax)
 	attempt := 0
 
@@ -127,11 +141,15 @@ func (r *reconnector) run(ctx context.Context, session func(context.Context) err
 		if errors.As(err, &noIdle) {
 			return err
 		}
-		if time.Since(started) > healthyAfter {
+		if time.Since(started) > healthyAfter || errors.Is(err, errClosedDuringIdle) {
 			retry.Reset()
 			attempt = 0
 		}
 		attempt++
+		if errors.Is(err, errClosedDuringIdle) {
+			r.log.Info("server closed the IDLE connection, reconnecting", "err", err)
+			continue
+		}
 
 		var delay time.Duration
 		var authErr *imapconn.AuthError
@@ -159,6 +177,7 @@ func newBackoff(initial, max time.Duration) *backoff.ExponentialBackOff {
 		backoff.WithMaxInterval(max),
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithRandomizationFactor(0.5),
+		backoff.WithMultiplier(2),
 	)
 	return b
 }
@@ -194,7 +213,7 @@ func (w *Watcher) session(ctx context.Context, log *slog.Logger) error {
 	log = log.With("emfdid", folder.ID)
 
 	var sel *imap.SelectData
-	err = imapconn.Bound(ctx, c, commandTimeout, func() error {
+	err = imapconn.Bound(ctx, c, w.Timeouts.command(), func() error {
 		var err error
 		sel, err = c.Select(w.Mailbox, selectOptions(c)).Wait()
 		return err
