@@ -28,6 +28,7 @@ const (
 	DefaultOutboxRetryMin      = time.Minute
 	DefaultOutboxRetryMax      = time.Hour
 	DefaultOutboxMaxAge        = 5 * 24 * time.Hour
+	DefaultListenPingInterval  = 5 * time.Second
 	DefaultReservedSendWorkers = 4
 	DefaultSyncBatchSize       = 200
 	DefaultReconnectMax        = 5 * time.Minute
@@ -87,6 +88,9 @@ type Config struct {
 	OutboxRetryMin      time.Duration
 	OutboxRetryMax      time.Duration
 	OutboxMaxAge        time.Duration
+	// ListenPingInterval is how often the LISTEN connection pings itself;
+	// a ping not back by the next one reconnects it.
+	ListenPingInterval time.Duration
 
 	// TLSCAFile is a PEM file of extra certificate authorities trusted for
 	// IMAP and SMTP, beside the system's.
@@ -130,6 +134,7 @@ func Default() Config {
 		OutboxRetryMin:         DefaultOutboxRetryMin,
 		OutboxRetryMax:         DefaultOutboxRetryMax,
 		OutboxMaxAge:           DefaultOutboxMaxAge,
+		ListenPingInterval:     DefaultListenPingInterval,
 		InstanceID:             fmt.Sprintf("%s-%d", host, os.Getpid()),
 		LogLevel:               "info",
 		LogFormat:              "text",

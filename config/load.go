@@ -39,6 +39,7 @@ var knobs = []knob{
 	{"REACTOR_OUTBOX_RETRY_MIN", durationKnob(func(c *Config) *time.Duration { return &c.OutboxRetryMin })},
 	{"REACTOR_OUTBOX_RETRY_MAX", durationKnob(func(c *Config) *time.Duration { return &c.OutboxRetryMax })},
 	{"REACTOR_OUTBOX_MAX_AGE", durationKnob(func(c *Config) *time.Duration { return &c.OutboxMaxAge })},
+	{"REACTOR_LISTEN_PING_INTERVAL", durationKnob(func(c *Config) *time.Duration { return &c.ListenPingInterval })},
 	{"REACTOR_TLS_CA_FILE", stringKnob(func(c *Config) *string { return &c.TLSCAFile })},
 	{"REACTOR_INSTANCE_ID", stringKnob(func(c *Config) *string { return &c.InstanceID })},
 	{"REACTOR_LOG_LEVEL", choiceKnob([]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel })},

@@ -46,6 +46,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"REACTOR_OUTBOX_RETRY_MIN", c.OutboxRetryMin, time.Minute},
 		{"REACTOR_OUTBOX_RETRY_MAX", c.OutboxRetryMax, time.Hour},
 		{"REACTOR_OUTBOX_MAX_AGE", c.OutboxMaxAge, 5 * 24 * time.Hour},
+		{"REACTOR_LISTEN_PING_INTERVAL", c.ListenPingInterval, 5 * time.Second},
 		{"REACTOR_LOG_LEVEL", c.LogLevel, "info"},
 		{"REACTOR_LOG_FORMAT", c.LogFormat, "text"},
 		{"REACTOR_DATABASE_SCHEMA", c.DatabaseSchema, ""},

@@ -195,6 +195,7 @@ var formatters = map[string]func(Config) string{
 	"REACTOR_OUTBOX_RETRY_MIN":                          func(c Config) string { return c.OutboxRetryMin.String() },
 	"REACTOR_OUTBOX_RETRY_MAX":                          func(c Config) string { return c.OutboxRetryMax.String() },
 	"REACTOR_OUTBOX_MAX_AGE":                            func(c Config) string { return c.OutboxMaxAge.String() },
+	"REACTOR_LISTEN_PING_INTERVAL":                      func(c Config) string { return c.ListenPingInterval.String() },
 	"REACTOR_TLS_CA_FILE":                               func(c Config) string { return c.TLSCAFile },
 	"REACTOR_INSTANCE_ID":                               func(c Config) string { return c.InstanceID },
 	"REACTOR_LOG_LEVEL":                                 func(c Config) string { return c.LogLevel },

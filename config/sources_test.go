@@ -172,3 +172,44 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// The example environment file lists every knob, and its commented values
+// are the defaults.
+func TestEnvExampleComplete(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../dist/reactor.env.example")
+	if err != nil {
+		t.Fatalf("read the example: %v", err)
+	}
+	values := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, value, ok := strings.Cut(strings.TrimPrefix(line, "#"), "="); ok && strings.HasPrefix(line, "#") &&
+			!strings.Contains(name, " ") {
+			values[name] = value
+		}
+	}
+	_, settings, err := config.LoadFile(env(nil), "")
+	if err != nil {
+		t.Fatalf("LoadFile: %v", err)
+	}
+	for _, s := range append(settings, config.Setting{Name: config.ConfigFileEnv}) {
+		if _, ok := values[s.Name]; !ok {
+			t.Errorf("%s is missing from dist/reactor.env.example", s.Name)
+		}
+	}
+
+	// Every value but the placeholders must load to the defaults. An empty
+	// value of these two is invalid, so the example shows them unset.
+	for _, name := range []string{"REACTOR_DATABASE_URL", "REACTOR_TLS_CA_FILE", "REACTOR_INSTANCE_ID", config.ConfigFileEnv} {
+		delete(values, name)
+	}
+	c, err := config.Load(env(values))
+	if err != nil {
+		t.Fatalf("Load the example's values: %v", err)
+	}
+	want := config.Default()
+	c.InstanceID, want.InstanceID = "", ""
+	if c != want {
+		t.Errorf("the example's values differ from the defaults:\n got %+v\nwant %+v", c, want)
+	}
+}

@@ -1,5 +1,5 @@
 // Package httpapi serves the reactor's operational endpoints: /metrics in
-// the Prometheus text format, /healthz (the process answers) and /readyz
+// the Prometheus text format, /healthz (the process is alive) and /readyz
 // (the reactor can do its work).
 package httpapi
 

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailreactor/mailreactor/imapconn"
+	"github.com/mailreactor/mailreactor/metrics"
 	"github.com/mailreactor/mailreactor/reconcile"
 	"github.com/mailreactor/mailreactor/store"
 )
@@ -91,6 +92,8 @@ func (l *sessionLoop) syncRecent(ctx context.Context) error {
 		return err
 	}
 	defer l.watcher.Slots.Release()
+	l.watcher.state.set(ctx, store.WatchSyncing)
+	announced := l.signals.takeAnnounced()
 
 	numMessages := uint32(0)
 	if mbox := l.client.Mailbox(); mbox != nil {
@@ -107,6 +110,9 @@ func (l *sessionLoop) syncRecent(ctx context.Context) error {
 		l.synced = true
 		r := &reconnector{account: l.watcher.Account, store: l.watcher.Store, log: l.log}
 		r.recordStatus(ctx, store.AccountOK, nil)
+	}
+	if stored > 0 {
+		metrics.ExistsToStored(announced)
 	}
 	if l.watcher.OnSynced != nil {
 		l.watcher.OnSynced(stored)
@@ -125,6 +131,7 @@ func (l *sessionLoop) syncFull(ctx context.Context) error {
 		return err
 	}
 	defer l.watcher.Slots.Release()
+	l.watcher.state.set(ctx, store.WatchSyncing)
 
 	var sel *imap.SelectData
 	err := imapconn.Bound(ctx, l.client, l.watcher.Timeouts.command(), func() error {
@@ -167,6 +174,7 @@ func (l *sessionLoop) idle(ctx context.Context, syncDue <-chan time.Time) (syncK
 
 	restart := time.NewTimer(l.watcher.RestartInterval)
 	defer restart.Stop()
+	l.watcher.state.set(ctx, store.WatchIdle)
 
 	next := syncNone
 	select {

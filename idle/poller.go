@@ -157,6 +157,9 @@ func (p *Poller) pollRound(ctx context.Context, c *imapclient.Client, log *slog.
 		if err != nil {
 			return err
 		}
+		if err := p.Store.SetWatchState(ctx, folder.ID, store.WatchPolling); err != nil {
+			log.Warn("record watcher state failed", "emfdid", folder.ID, "err", err)
+		}
 		var status *imap.StatusData
 		err = imapconn.Bound(ctx, c, p.Timeouts.command(), func() error {
 			var err error

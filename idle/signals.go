@@ -2,6 +2,8 @@ package idle
 
 import (
 	"io"
+	"sync/atomic"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 )
@@ -15,6 +17,19 @@ type signals struct {
 	// changed is signalled by an EXPUNGE or an unsolicited FETCH (a flag
 	// change): the folder needs a full sync.
 	changed chan struct{}
+	// announced is the time of the first EXISTS since the last sync, in
+	// Unix nanoseconds, for the exists-to-stored latency.
+	announced atomic.Int64
+}
+
+// takeAnnounced returns the time of the first EXISTS since the last call,
+// or the zero time.
+func (s *signals) takeAnnounced() time.Time {
+	n := s.announced.Swap(0)
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 func newSignals() *signals {
@@ -32,6 +47,7 @@ func (s *signals) handler() *imapclient.UnilateralDataHandler {
 	return &imapclient.UnilateralDataHandler{
 		Mailbox: func(data *imapclient.UnilateralDataMailbox) {
 			if data.NumMessages != nil {
+				s.announced.CompareAndSwap(0, time.Now().UnixNano())
 				notify(s.exists)
 			}
 		},

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailreactor/mailreactor/imapconn"
+	"github.com/mailreactor/mailreactor/metrics"
 	"github.com/mailreactor/mailreactor/reconcile"
 	"github.com/mailreactor/mailreactor/store"
 )
@@ -79,6 +80,7 @@ type Watcher struct {
 
 	initOnce sync.Once
 	requests chan Request
+	state    *stateRecorder
 }
 
 // Request asks a running watcher to sync its folder on its connection.
@@ -106,7 +108,10 @@ func (w *Watcher) requestChan() chan Request {
 // does not offer IDLE.
 func (w *Watcher) Run(ctx context.Context) error {
 	log := w.Log.With("acntid", w.Account.ID, "mailbox", w.Mailbox)
-	r := &reconnector{account: w.Account, store: w.Store, log: log, max: w.ReconnectMax, min: w.Timeouts.ReconnectMin}
+	w.state = &stateRecorder{store: w.Store, log: log, acntid: w.Account.ID, mailbox: w.Mailbox}
+	defer w.state.set(ctx, "")
+	r := &reconnector{account: w.Account, store: w.Store, log: log, max: w.ReconnectMax,
+		min: w.Timeouts.ReconnectMin, state: w.state}
 	return r.run(ctx, func(ctx context.Context) error { return w.session(ctx, log) })
 }
 
@@ -118,6 +123,8 @@ type reconnector struct {
 	log     *slog.Logger
 	min     time.Duration
 	max     time.Duration
+	// state, when set, is told of backoffs and rejected logins.
+	state *stateRecorder
 }
 
 func (r *reconnector) run(ctx context.Context, session func(context.Context) error) error {
@@ -147,21 +154,29 @@ func (r *reconnector) run(ctx context.Context, session func(context.Context) err
 		}
 		attempt++
 		if errors.Is(err, errClosedDuringIdle) {
+			metrics.Reconnect()
 			r.log.Info("server closed the IDLE connection, reconnecting", "err", err)
 			continue
 		}
 
 		var delay time.Duration
 		var authErr *imapconn.AuthError
+		state := store.WatchBackoff
 		if errors.As(err, &authErr) {
 			delay = authRetry.NextBackOff()
+			state = store.WatchAuthFailed
 			r.recordStatus(ctx, store.AccountAuthFailed, err)
 		} else {
 			authRetry.Reset()
 			delay = retry.NextBackOff()
 			r.recordStatus(ctx, store.AccountError, err)
 		}
-		r.log.Warn("IMAP session failed, reconnecting", "attempt", attempt, "delay", delay.Round(time.Millisecond), "err", err)
+		if r.state != nil {
+			r.state.set(ctx, state)
+		}
+		metrics.Reconnect()
+		r.log.Warn("IMAP session failed, reconnecting", "attempt", attempt,
+			"delay", delay.Round(time.Millisecond).String(), "err", err)
 
 		select {
 		case <-ctx.Done():
@@ -196,6 +211,7 @@ func (r *reconnector) recordStatus(ctx context.Context, status string, cause err
 
 // session runs one connection from dial to the first error.
 func (w *Watcher) session(ctx context.Context, log *slog.Logger) error {
+	w.state.set(ctx, store.WatchConnecting)
 	signals := newSignals()
 	c, err := imapconn.Dial(ctx, w.Account.IMAP, imapconn.Options{UnilateralDataHandler: signals.handler(), RootCAs: w.RootCAs})
 	if err != nil {
@@ -211,6 +227,7 @@ func (w *Watcher) session(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log = log.With("emfdid", folder.ID)
+	w.state.folderID.Store(folder.ID)
 
 	var sel *imap.SelectData
 	err = imapconn.Bound(ctx, c, w.Timeouts.command(), func() error {

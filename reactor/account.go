@@ -22,9 +22,29 @@ type accountRunner struct {
 	account store.Account
 	log     *slog.Logger
 
+	// names are the high-priority folders the runner started with, INBOX
+	// first.
+	names []string
+
 	mu       sync.Mutex
 	watchers map[string]*idle.Watcher
 	poller   *idle.Poller
+}
+
+// watchNames returns the account's high-priority folder names, INBOX
+// first.
+func (e *Engine) watchNames(ctx context.Context, acntid int64) ([]string, error) {
+	candidates, err := e.Store.WatchCandidates(ctx, acntid)
+	if err != nil {
+		return []string{inboxName}, err
+	}
+	names := []string{inboxName}
+	for _, f := range candidates {
+		if !strings.EqualFold(f.Name, inboxName) {
+			names = append(names, f.Name)
+		}
+	}
+	return names, nil
 }
 
 // plan splits the account's high-priority folders into watched and polled
@@ -42,19 +62,7 @@ func plan(folders []string, maxConnections int) (watched, polled []string) {
 // When the server turns out not to offer IDLE, it polls every folder.
 func (r *accountRunner) run(ctx context.Context) {
 	e := r.engine
-	if _, err := e.Store.EnsureFolder(ctx, r.account.ID, inboxName, "high"); err != nil {
-		r.log.Error("create INBOX folder row failed", "err", err)
-	}
-	candidates, err := e.Store.WatchCandidates(ctx, r.account.ID)
-	if err != nil {
-		r.log.Error("list folders failed; watching INBOX only", "err", err)
-	}
-	names := []string{inboxName}
-	for _, f := range candidates {
-		if !strings.EqualFold(f.Name, inboxName) {
-			names = append(names, f.Name)
-		}
-	}
+	names := r.names
 
 	watched, polled := plan(names, e.Config.MaxConnections)
 	if len(polled) > 0 {

@@ -305,3 +305,49 @@ func TestMalformedMessageStoredRaw(t *testing.T) {
 		t.Errorf("parse_error is empty for a malformed message")
 	}
 }
+
+func TestHighFolderChangeStartsWatcher(t *testing.T) {
+	h := newHarness(t)
+	id, addr, pass := h.account(t, "folders")
+	c := h.mail.Dial(t, addr, pass)
+	if err := c.Create("Projekty", nil).Wait(); err != nil {
+		t.Fatalf("create mailbox: %v", err)
+	}
+	h.start(t, testConfig(t))
+	h.waitSynced(t, id)
+
+	// Marking the folder high priority restarts the account with a
+	// watcher on it, so its mail arrives through IDLE.
+	h.db.Exec(t, "INSERT INTO email_folders (acntid, name, priority) VALUES ($1, 'Projekty', 'high')", id)
+	testenv.WaitFor(t, 20*time.Second, "watcher on the new high folder", func() bool {
+		return h.logs.Count("watching folder") >= 2 && h.logs.Count("mailbox=Projekty") >= 1
+	})
+	h.mail.Append(t, c, "Projekty", []byte("Subject: projekt\r\n\r\nbody\r\n"))
+	testenv.WaitFor(t, 20*time.Second, "message stored in the high folder", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND f.name = 'Projekty' AND m.subject = 'projekt'`, id) == 1
+	})
+}
+
+func TestServerWithoutIdleIsPolled(t *testing.T) {
+	h := newHarness(t)
+	server := testenv.NewMemServer(t, false)
+	id := h.db.InsertAccount(t, testenv.Account{
+		Address: server.User, Password: server.Password, IMAPAddr: server.Addr, SMTPAddr: h.mail.SMTPAddr,
+	})
+	cfg := testConfig(t)
+	cfg.PollInterval = 200 * time.Millisecond
+	h.start(t, cfg)
+
+	testenv.WaitFor(t, 20*time.Second, "switch to polling", func() bool {
+		return h.logs.Count("does not offer IDLE; polling every folder") == 1
+	})
+	server.Append(t, "INBOX", []byte("Subject: polled\r\n\r\nbody\r\n"))
+	testenv.WaitFor(t, 20*time.Second, "polled message stored", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND m.subject = 'polled'`, id) == 1
+	})
+	if n := h.queryInt(t, "SELECT count(*) FROM email_accounts WHERE acntid = $1 AND status = 'ok'", id); n != 1 {
+		t.Errorf("polled account status is not ok")
+	}
+}

@@ -3,6 +3,8 @@ package reactor
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 
 	"github.com/mailreactor/mailreactor/idle"
 	"github.com/mailreactor/mailreactor/store"
@@ -30,7 +32,14 @@ func (e *Engine) startAccounts(ctx context.Context) error {
 
 func (e *Engine) startAccount(parent context.Context, a store.Account) {
 	ctx, cancel := context.WithCancel(parent)
-	runner := &accountRunner{engine: e, account: a, log: e.Log.With("acntid", a.ID),
+	if _, err := e.Store.EnsureFolder(ctx, a.ID, inboxName, "high"); err != nil {
+		e.Log.Error("create INBOX folder row failed", "acntid", a.ID, "err", err)
+	}
+	names, err := e.watchNames(ctx, a.ID)
+	if err != nil {
+		e.Log.Error("list folders failed; watching INBOX only", "acntid", a.ID, "err", err)
+	}
+	runner := &accountRunner{engine: e, account: a, log: e.Log.With("acntid", a.ID), names: names,
 		watchers: make(map[string]*idle.Watcher)}
 	ra := &runningAccount{runner: runner, cancel: cancel, done: make(chan struct{})}
 	e.mu.Lock()
@@ -50,37 +59,52 @@ func (e *Engine) running() bool {
 	return e.runCtx != nil && e.runCtx.Err() == nil
 }
 
-// reloadAccount stops the account's runner, if any, and starts a new one
-// with the account's current row when it is enabled.
+// reloadAccount restarts the account's runner with the account's current
+// row and folders, starts one for a newly enabled account, or stops the
+// runner of a removed or disabled one. Notifications are hints, so an
+// account whose row and watched folders did not change keeps running.
 func (e *Engine) reloadAccount(id int64) {
 	e.mu.Lock()
 	ra := e.accounts[id]
-	delete(e.accounts, id)
 	ctx := e.runCtx
 	e.mu.Unlock()
-	if ra != nil {
-		ra.cancel()
-		<-ra.done
-	}
 	if ctx == nil || ctx.Err() != nil {
 		return
 	}
 
 	a, err := e.Store.Account(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		e.Log.Info("account removed, its connections closed", "acntid", id)
-		return
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		e.Log.Error("reload account failed", "acntid", id, "err", err)
 		return
 	}
-	if !a.Enabled {
-		e.Log.Info("account disabled, its connections closed", "acntid", id)
-		return
+	found := err == nil
+	if ra != nil && found && a.Enabled && reflect.DeepEqual(ra.runner.account, a) {
+		names, err := e.watchNames(ctx, id)
+		if err == nil && slices.Equal(names, ra.runner.names) {
+			return
+		}
 	}
-	e.Log.Info("account changed, its connections restarted", "acntid", id)
-	e.startAccount(ctx, a)
+
+	e.mu.Lock()
+	delete(e.accounts, id)
+	e.mu.Unlock()
+	if ra != nil {
+		ra.cancel()
+		<-ra.done
+	}
+	switch {
+	case !found:
+		if ra != nil {
+			e.Log.Info("account removed, its connections closed", "acntid", id)
+		}
+	case !a.Enabled:
+		if ra != nil {
+			e.Log.Info("account disabled, its connections closed", "acntid", id)
+		}
+	default:
+		e.Log.Info("account changed, its connections restarted", "acntid", id)
+		e.startAccount(ctx, a)
+	}
 }
 
 // reloadAllAccounts restarts every account's runner.

@@ -37,3 +37,28 @@ CREATE TRIGGER email_accounts_notify
         smtp_security, smtp_username, smtp_password, smtp_tls_verify, sent_folder, enabled
     ON email_accounts
     FOR EACH ROW EXECUTE FUNCTION email_accounts_notify();
+
+-- A folder row added, removed or changed in priority changes which folders
+-- the account watches, so it restarts the account like an account change.
+CREATE OR REPLACE FUNCTION email_folders_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.priority = 'high' THEN
+            PERFORM pg_notify('email_accounts', OLD.acntid::text);
+        END IF;
+    ELSIF TG_OP = 'INSERT' THEN
+        IF NEW.priority = 'high' AND upper(NEW.name) <> 'INBOX' THEN
+            PERFORM pg_notify('email_accounts', NEW.acntid::text);
+        END IF;
+    ELSIF OLD.priority IS DISTINCT FROM NEW.priority THEN
+        PERFORM pg_notify('email_accounts', NEW.acntid::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS email_folders_notify ON email_folders;
+CREATE TRIGGER email_folders_notify
+    AFTER INSERT OR DELETE OR UPDATE OF priority ON email_folders
+    FOR EACH ROW EXECUTE FUNCTION email_folders_notify();

@@ -18,7 +18,7 @@ const (
 )
 
 // SetWatchState records the state of the folder's watcher. watch_state_at
-// changes only with the state, so it tells since when the state holds.
+// changes only with the state, so it records when the current state began.
 func (s *Store) SetWatchState(ctx context.Context, folderID int64, state string) error {
 	_, err := s.pool.Exec(ctx, `
 		UPDATE email_folders SET watch_state = $2, watch_state_at = now()

@@ -78,6 +78,8 @@ func TestKillDuringFirstSync(t *testing.T) {
 		"REACTOR_SYNC_BATCH_SIZE=50",
 		"EMAIL_OUTBOX_ENABLED=false",
 		"REACTOR_LOG_LEVEL=debug",
+		// Tests run in parallel, so no fixed HTTP port.
+		"REACTOR_HTTP_ADDR=",
 	)
 	stored := func() int64 {
 		var n int64

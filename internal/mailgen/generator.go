@@ -21,9 +21,10 @@ type Options struct {
 	// Start is the Date of the first message; zero means 4 March 2024,
 	// 08:12 Polish time. Later messages follow in office hours.
 	Start time.Time
-	// Size is the approximate length of each Raw in bytes; bodies are padded
-	// with generated text to within 10% of it. Sizes under about 4 KB are
-	// best effort. 0 means the natural mix of sizes.
+	// Size is the approximate length of each Raw in bytes: bodies are padded
+	// with generated text to within 10% of it. Under about 3.5 KB that is
+	// best effort, because header and signature alone can be longer. 0 means
+	// the natural mix of sizes.
 	Size int
 }
 
