@@ -34,6 +34,8 @@ const (
 	DefaultReconnectMax        = 5 * time.Minute
 	DefaultMaxConnections      = 5
 	DefaultPollInterval        = 60 * time.Second
+	DefaultPresenceWindow      = 15 * time.Minute
+	DefaultScheduleTick        = 15 * time.Second
 	// DefaultHTTPAddr serves /metrics, /healthz and /readyz on loopback.
 	DefaultHTTPAddr        = "127.0.0.1:9465"
 	DefaultShutdownTimeout = 30 * time.Second
@@ -80,6 +82,14 @@ type Config struct {
 	// PollInterval is how often folders that are not watched are checked
 	// with STATUS.
 	PollInterval time.Duration
+	// PresenceWindow is how recently an owner must have been seen in
+	// email_presence to count as logged in.
+	PresenceWindow time.Duration
+	// TimeZone is the zone of LoFoldersSyncStart, such as "Europe/Warsaw".
+	// Empty means the process's local zone.
+	TimeZone string
+	// ScheduleTick is how often the scheduler looks for due sweeps.
+	ScheduleTick time.Duration
 	// SyncBatchSize is how many messages are committed per transaction.
 	SyncBatchSize int
 
@@ -128,6 +138,8 @@ func Default() Config {
 		ReconnectMax:           DefaultReconnectMax,
 		MaxConnections:         DefaultMaxConnections,
 		PollInterval:           DefaultPollInterval,
+		PresenceWindow:         DefaultPresenceWindow,
+		ScheduleTick:           DefaultScheduleTick,
 		SyncBatchSize:          DefaultSyncBatchSize,
 		OutboxSweepInterval:    DefaultOutboxSweepInterval,
 		OutboxLease:            DefaultOutboxLease,

@@ -33,6 +33,9 @@ var knobs = []knob{
 	{"REACTOR_RECONNECT_MAX", durationKnob(func(c *Config) *time.Duration { return &c.ReconnectMax })},
 	{"REACTOR_IMAP_MAX_CONNECTIONS", intKnob(1, 1000, func(c *Config) *int { return &c.MaxConnections })},
 	{"REACTOR_POLL_INTERVAL", durationKnob(func(c *Config) *time.Duration { return &c.PollInterval })},
+	{"REACTOR_PRESENCE_WINDOW", durationKnob(func(c *Config) *time.Duration { return &c.PresenceWindow })},
+	{"REACTOR_TIMEZONE", timeZoneKnob},
+	{"REACTOR_SCHEDULE_TICK", durationKnob(func(c *Config) *time.Duration { return &c.ScheduleTick })},
 	{"REACTOR_SYNC_BATCH_SIZE", intKnob(1, 100000, func(c *Config) *int { return &c.SyncBatchSize })},
 	{"REACTOR_OUTBOX_SWEEP_INTERVAL", durationKnob(func(c *Config) *time.Duration { return &c.OutboxSweepInterval })},
 	{"REACTOR_OUTBOX_LEASE", durationKnob(func(c *Config) *time.Duration { return &c.OutboxLease })},
@@ -155,6 +158,26 @@ func choiceKnob(choices []string, field func(*Config) *string) func(*Config, str
 		}
 		return fmt.Errorf("invalid value: use one of %s", strings.Join(choices, ", "))
 	}
+}
+
+func timeZoneKnob(c *Config, value string) error {
+	if _, err := time.LoadLocation(value); err != nil {
+		return errors.New(`unknown time zone: use an IANA name such as "Europe/Warsaw", or "Local"`)
+	}
+	c.TimeZone = value
+	return nil
+}
+
+// Location returns the zone of LoFoldersSyncStart.
+func (c Config) Location() *time.Location {
+	if c.TimeZone == "" {
+		return time.Local
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.Local
+	}
+	return loc
 }
 
 var schemaPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)

@@ -202,6 +202,9 @@ var formatters = map[string]func(Config) string{
 	"REACTOR_LOG_FORMAT":                                func(c Config) string { return c.LogFormat },
 	"REACTOR_IMAP_MAX_CONNECTIONS":                      func(c Config) string { return strconv.Itoa(c.MaxConnections) },
 	"REACTOR_POLL_INTERVAL":                             func(c Config) string { return c.PollInterval.String() },
+	"REACTOR_PRESENCE_WINDOW":                           func(c Config) string { return c.PresenceWindow.String() },
+	"REACTOR_TIMEZONE":                                  func(c Config) string { return c.TimeZone },
+	"REACTOR_SCHEDULE_TICK":                             func(c Config) string { return c.ScheduleTick.String() },
 	"REACTOR_HTTP_ADDR":                                 func(c Config) string { return c.HTTPAddr },
 	"REACTOR_SHUTDOWN_TIMEOUT":                          func(c Config) string { return c.ShutdownTimeout.String() },
 }

@@ -52,7 +52,12 @@ func (k syncKind) String() string {
 }
 
 func (l *sessionLoop) run(ctx context.Context) error {
+	// A zero SyncInterval leaves the timer stopped: the caller requests
+	// the sweeps instead.
 	syncTimer := time.NewTimer(l.watcher.SyncInterval)
+	if l.watcher.SyncInterval <= 0 {
+		syncTimer.Stop()
+	}
 	defer syncTimer.Stop()
 
 	// Every session starts with a recent sync, which catches up on what
@@ -64,7 +69,9 @@ func (l *sessionLoop) run(ctx context.Context) error {
 			if err := l.syncRecent(ctx); err != nil {
 				return err
 			}
-			syncTimer.Reset(l.watcher.SyncInterval)
+			if l.watcher.SyncInterval > 0 {
+				syncTimer.Reset(l.watcher.SyncInterval)
+			}
 		case syncFull:
 			if err := l.syncFull(ctx); err != nil {
 				return err

@@ -38,6 +38,8 @@ type Poller struct {
 	Slots     Slots
 	RootCAs   *x509.CertPool
 	FullSync  func(ctx context.Context, c *imapclient.Client, folder store.Folder, sel *imap.SelectData) (store.Folder, error)
+	// Discover, when set, refreshes the account's folder rows from LIST.
+	Discover func(ctx context.Context, c *imapclient.Client, accountID int64) error
 
 	// Interval is the time between two STATUS rounds.
 	Interval     time.Duration
@@ -50,10 +52,12 @@ type Poller struct {
 	pending []FolderRequest
 }
 
-// FolderRequest asks a poller to sync one folder.
+// FolderRequest asks a poller to sync one folder, or with Discover set to
+// refresh the account's folder list.
 type FolderRequest struct {
-	Mailbox string
-	Full    bool
+	Mailbox  string
+	Full     bool
+	Discover bool
 }
 
 // NewPoller returns a poller ready to take requests; set its fields before
@@ -108,11 +112,8 @@ func (p *Poller) session(ctx context.Context, log *slog.Logger) error {
 	idleSince := time.Now()
 	statusOK := false
 	for len(p.pending) > 0 {
-		req := p.pending[0]
-		if err := p.sync(ctx, c, log, req.Mailbox, req.Full); err != nil {
-			if err := p.folderOnly(ctx, log, req.Mailbox, err); err != nil {
-				return err
-			}
+		if err := p.serve(ctx, c, log, p.pending[0]); err != nil {
+			return err
 		}
 		p.pending = p.pending[1:]
 	}
@@ -123,10 +124,8 @@ func (p *Poller) session(ctx context.Context, log *slog.Logger) error {
 		case <-c.Closed():
 			return fmt.Errorf("connection closed")
 		case req := <-p.requests:
-			if err := p.sync(ctx, c, log, req.Mailbox, req.Full); err != nil {
-				if err := p.folderOnly(ctx, log, req.Mailbox, err); err != nil {
-					return err
-				}
+			if err := p.serve(ctx, c, log, req); err != nil {
+				return err
 			}
 			idleSince = time.Now()
 		case <-linger.C:
@@ -147,6 +146,28 @@ func (p *Poller) session(ctx context.Context, log *slog.Logger) error {
 			timer.Reset(p.Interval)
 		}
 	}
+}
+
+// serve runs one request. A folder the server rejects is logged and
+// skipped; other errors end the session.
+func (p *Poller) serve(ctx context.Context, c *imapclient.Client, log *slog.Logger, req FolderRequest) error {
+	if req.Discover {
+		if p.Discover == nil {
+			return nil
+		}
+		if err := p.Slots.Acquire(ctx); err != nil {
+			return err
+		}
+		defer p.Slots.Release()
+		if err := p.Discover(ctx, c, p.Account.ID); err != nil {
+			return fmt.Errorf("list folders: %w", err)
+		}
+		return nil
+	}
+	if err := p.sync(ctx, c, log, req.Mailbox, req.Full); err != nil {
+		return p.folderOnly(ctx, log, req.Mailbox, err)
+	}
+	return nil
 }
 
 // pollRound checks every polled folder with STATUS and syncs the ones whose

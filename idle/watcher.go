@@ -64,7 +64,7 @@ type Watcher struct {
 	// watcher ends it, checks the connection with NOOP and starts again.
 	RestartInterval time.Duration
 	// SyncInterval is the fallback recent sync, for servers that miss an
-	// announcement.
+	// announcement. Zero disables it, for callers that request sweeps.
 	SyncInterval time.Duration
 	// ReconnectMax caps the delay between reconnects.
 	ReconnectMax time.Duration

@@ -8,6 +8,8 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +22,10 @@ import (
 const (
 	ChannelOutbox   = "email_outbox"
 	ChannelAccounts = "email_accounts"
+	// ChannelPresence carries a usr_id whose presence was updated.
+	ChannelPresence = "email_presence"
+	// ChannelSync asks for a sync: "acntid" or "acntid,emfdid".
+	ChannelSync = "email_sync"
 )
 
 // reconnectDelay is how long the listener waits before it reconnects
@@ -35,8 +41,10 @@ const reconnectDelay = 2 * time.Second
 type Event struct {
 	Channel string
 	ID      int64
-	All     bool
-	Backlog bool
+	// FolderID is the second id of an "acntid,emfdid" payload.
+	FolderID int64
+	All      bool
+	Backlog  bool
 }
 
 // Listener delivers events from the channels it handles.
@@ -49,14 +57,34 @@ type Listener struct {
 	OnEvent func(Event)
 	// Channels to listen on.
 	Channels []string
+
+	// Ping, when set with PingInterval, sends a notification through a
+	// connection other than the listener's. The listener then pings itself
+	// every PingInterval on a private channel and reconnects when a ping
+	// has not come back by the next one.
+	Ping         func(ctx context.Context, channel, payload string) error
+	PingInterval time.Duration
+	// Instance names this process in the ping channel and in the LISTEN
+	// connection's application_name.
+	Instance string
+
+	// pingsReturned counts the pings that came back.
+	pingsReturned atomic.Int64
 }
 
 // Run listens until ctx is cancelled, reconnecting after errors.
 func (l *Listener) Run(ctx context.Context) error {
+	var ping *pinger
+	if l.Ping != nil && l.PingInterval > 0 {
+		ping = newPinger(l)
+	}
 	listener := &pgxlisten.Listener{
 		Connect:        l.Connect,
 		ReconnectDelay: reconnectDelay,
 		LogError: func(ctx context.Context, err error) {
+			if ping != nil {
+				ping.lost()
+			}
 			if ctx.Err() == nil {
 				l.Log.Warn("LISTEN connection failed, reconnecting", "delay", reconnectDelay, "err", err)
 			}
@@ -64,6 +92,16 @@ func (l *Listener) Run(ctx context.Context) error {
 	}
 	for _, channel := range l.Channels {
 		listener.Handle(channel, &handler{listener: l, channel: channel})
+	}
+	if ping != nil {
+		listener.Connect = ping.connect
+		listener.Handle(ping.channel, ping)
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			ping.run(ctx)
+		}()
 	}
 	l.Log.Debug("listening", "channels", l.Channels)
 	return listener.Listen(ctx)
@@ -91,7 +129,19 @@ func parse(log *slog.Logger, channel, payload string) Event {
 	if payload == "" {
 		return Event{Channel: channel, All: true}
 	}
-	id, err := strconv.ParseInt(payload, 10, 64)
+	first, second, pair := strings.Cut(payload, ",")
+	if pair && channel != ChannelSync {
+		// Only sync requests name a folder after the account.
+		first = payload
+	}
+	id, err := strconv.ParseInt(first, 10, 64)
+	var folderID int64
+	if err == nil && pair && channel == ChannelSync {
+		folderID, err = strconv.ParseInt(second, 10, 64)
+		if folderID <= 0 {
+			err = strconv.ErrRange
+		}
+	}
 	if err != nil || id <= 0 {
 		if len(payload) > 64 {
 			// Cut at a rune boundary so the log stays valid UTF-8.
@@ -104,5 +154,5 @@ func parse(log *slog.Logger, channel, payload string) Event {
 		log.Warn("notification payload is not a row id; sweeping everything", "channel", channel, "payload", payload)
 		return Event{Channel: channel, All: true}
 	}
-	return Event{Channel: channel, ID: id}
+	return Event{Channel: channel, ID: id, FolderID: folderID}
 }

@@ -129,8 +129,9 @@ func (r *accountRunner) newWatcher(mailbox string) *idle.Watcher {
 		RootCAs:         e.RootCAs,
 		FullSync:        e.fullSync,
 		RestartInterval: e.Config.IdleRestartInterval,
-		SyncInterval:    e.Config.HiRecentSyncIntervalNL,
-		ReconnectMax:    e.Config.ReconnectMax,
+		// The scheduler requests the fallback sweeps.
+		SyncInterval: 0,
+		ReconnectMax: e.Config.ReconnectMax,
 	}
 }
 
@@ -142,12 +143,21 @@ func (r *accountRunner) runPoller(ctx context.Context, mailboxes []string) {
 	p.Mailboxes = mailboxes
 	p.Store, p.Syncer, p.Log, p.Slots, p.RootCAs = e.Store, e.syncer, e.Log, e.pool, e.RootCAs
 	p.FullSync = e.fullSync
+	p.Discover = e.discover
 	p.Interval = e.Config.PollInterval
 	p.ReconnectMax = e.Config.ReconnectMax
 	r.mu.Lock()
 	r.poller = p
 	r.mu.Unlock()
 	p.Run(ctx)
+}
+
+// discover asks the poller to refresh the account's folder list.
+func (r *accountRunner) discover() bool {
+	r.mu.Lock()
+	p := r.poller
+	r.mu.Unlock()
+	return p != nil && p.Request(idle.FolderRequest{Discover: true})
 }
 
 // request routes a sync of one folder to its watcher, or to the poller

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailreactor/mailreactor/config"
+	"github.com/mailreactor/mailreactor/metrics"
 	"github.com/mailreactor/mailreactor/notify"
 	"github.com/mailreactor/mailreactor/outbox"
 	"github.com/mailreactor/mailreactor/reconcile"
@@ -37,13 +38,19 @@ type Engine struct {
 	// RootCAs, when set, replaces the system's trusted roots for IMAP and
 	// SMTP connections.
 	RootCAs *x509.CertPool
+	// Now returns the current time for the scheduler; nil means time.Now.
+	Now func() time.Time
 
-	pool   *pool
-	sender *outbox.Sender
-	syncer *reconcile.Syncer
-	// fullSync runs a full sync of a selected folder; nil means that full
-	// sync requests run a recent sync.
+	pool  *pool
+	sched *scheduler
+	// scheduleWake makes the scheduler look for due sweeps at once.
+	scheduleWake chan struct{}
+	sender       *outbox.Sender
+	syncer       *reconcile.Syncer
+	// fullSync runs a full sync of a selected folder.
 	fullSync func(ctx context.Context, c *imapclient.Client, folder store.Folder, sel *imap.SelectData) (store.Folder, error)
+	// discover refreshes an account's folder rows from LIST.
+	discover func(ctx context.Context, c *imapclient.Client, accountID int64) error
 	wake     chan struct{}
 
 	mu       sync.Mutex
@@ -51,6 +58,8 @@ type Engine struct {
 	// listenedBefore is set after the listener's first connect, so only
 	// a reconnect reloads every account.
 	listenedBefore atomic.Bool
+	// ticks counts the scheduler's looks for due sweeps.
+	ticks atomic.Int64
 	// runCtx is the context of Run while it runs; watchers started after
 	// an account notification derive from it.
 	runCtx   context.Context
@@ -69,9 +78,20 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	cfg := e.Config
 	e.pool = newPool(cfg.QueueLimit(), cfg.SyncWorkers())
+	metrics.WatchQueue(e.pool.Depth, e.pool.Dropped)
 	e.wake = make(chan struct{}, 1)
+	e.scheduleWake = make(chan struct{}, 1)
+	e.sched = &scheduler{engine: e, dispatched: map[sweepKey]time.Time{}, presenceSeen: map[int64]time.Time{}}
 	e.accounts = make(map[int64]*runningAccount)
 	e.syncer = &reconcile.Syncer{Store: e.Store, Log: e.Log, BatchSize: cfg.SyncBatchSize}
+	e.fullSync = func(ctx context.Context, c *imapclient.Client, folder store.Folder, sel *imap.SelectData) (store.Folder, error) {
+		folder, _, err := e.syncer.SyncFull(ctx, c, folder, sel)
+		return folder, err
+	}
+	e.discover = func(ctx context.Context, c *imapclient.Client, accountID int64) error {
+		_, err := e.syncer.DiscoverFolders(ctx, c, accountID)
+		return err
+	}
 	e.sender = &outbox.Sender{
 		Store: e.Store, Log: e.Log, Owner: cfg.InstanceID, Lease: cfg.OutboxLease,
 		BatchSize: outboxBatchSize, RetryMin: cfg.OutboxRetryMin, RetryMax: cfg.OutboxRetryMax,
@@ -102,6 +122,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if cfg.OutboxEnabled {
 		e.goRun(func() { e.outboxTimer(listenCtx) })
 	}
+	if cfg.SyncEnabled {
+		e.goRun(func() { e.scheduleLoop(listenCtx) })
+	}
 
 	<-ctx.Done()
 	e.Log.Info("reactor stopping")
@@ -124,14 +147,21 @@ func (e *Engine) goRun(fn func()) {
 // listen runs the Postgres listener until ctx ends.
 func (e *Engine) listen(ctx context.Context) {
 	channels := []string{notify.ChannelAccounts}
+	if e.Config.SyncEnabled {
+		channels = append(channels, notify.ChannelPresence, notify.ChannelSync)
+	}
 	if e.Config.OutboxEnabled {
 		channels = append(channels, notify.ChannelOutbox)
 	}
 	l := &notify.Listener{
-		Connect:  e.Store.ConnectListener,
+		Connect:  metrics.TrackListener(e.Store.ConnectListener),
 		Log:      e.Log,
 		Channels: channels,
 		OnEvent:  e.handleEvent,
+
+		Ping:         e.Store.Notify,
+		PingInterval: e.Config.ListenPingInterval,
+		Instance:     e.Config.InstanceID,
 	}
 	if err := l.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		e.Log.Error("listener stopped", "err", err)
@@ -142,6 +172,10 @@ func (e *Engine) handleEvent(ev notify.Event) {
 	switch ev.Channel {
 	case notify.ChannelOutbox:
 		e.submitSweep()
+	case notify.ChannelPresence:
+		e.goRun(func() { e.handlePresence(e.eventContext(), ev) })
+	case notify.ChannelSync:
+		e.goRun(func() { e.handleSyncRequest(e.eventContext(), ev) })
 	case notify.ChannelAccounts:
 		if !e.Config.SyncEnabled {
 			return
@@ -162,6 +196,18 @@ func (e *Engine) handleEvent(ev notify.Event) {
 			}
 		})
 	}
+}
+
+// eventContext returns the context of Run for work started by an event.
+func (e *Engine) eventContext() context.Context {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.runCtx == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx
+	}
+	return e.runCtx
 }
 
 // submitSweep queues the outbox sweep unless one already waits.

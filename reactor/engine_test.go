@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,9 +36,11 @@ func testConfig(t testing.TB) config.Config {
 
 // harness is a running engine with its database and logs.
 type harness struct {
-	db   testenv.DB
-	mail testenv.Mail
-	logs *testenv.Logs
+	db     testenv.DB
+	mail   testenv.Mail
+	logs   *testenv.Logs
+	now    func() time.Time
+	engine *Engine
 }
 
 func newHarness(t *testing.T) *harness {
@@ -51,6 +54,24 @@ func (h *harness) start(t testing.TB, cfg config.Config) {
 	h.run(t, cfg, log)
 }
 
+// startWithClock runs an engine whose scheduler reads the time from now.
+func (h *harness) startWithClock(t testing.TB, cfg config.Config, now func() time.Time) {
+	log, logs := testenv.NewLogger(t)
+	h.logs = logs
+	h.now = now
+	h.run(t, cfg, log)
+}
+
+// waitTicks waits until the scheduler has looked for due sweeps n more
+// times.
+func waitTicks(t *testing.T, h *harness, n int) {
+	t.Helper()
+	start := h.engine.ticks.Load()
+	testenv.WaitFor(t, 10*time.Second, fmt.Sprintf("%d scheduler ticks", n), func() bool {
+		return h.engine.ticks.Load() >= start+int64(n)
+	})
+}
+
 // run runs an engine with the given logger until the test ends.
 func (h *harness) run(t testing.TB, cfg config.Config, log *slog.Logger) {
 	pem, err := os.ReadFile(h.mail.CAFile)
@@ -60,7 +81,8 @@ func (h *harness) run(t testing.TB, cfg config.Config, log *slog.Logger) {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
 
-	e := &Engine{Config: cfg, Store: h.db.Store, Log: log, RootCAs: roots}
+	e := &Engine{Config: cfg, Store: h.db.Store, Log: log, RootCAs: roots, Now: h.now}
+	h.engine = e
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
@@ -99,13 +121,15 @@ func (h *harness) queryInt(t *testing.T, sql string, args ...any) int64 {
 	return n
 }
 
-// waitSynced waits until the account's INBOX finished its first sync, so
-// later messages can only arrive through IDLE.
+// waitSynced waits until the account's INBOX finished its first recent
+// and full sync, so later messages can only arrive through IDLE or a
+// requested sync.
 func (h *harness) waitSynced(t *testing.T, acntid int64) {
 	t.Helper()
 	testenv.WaitFor(t, 20*time.Second, fmt.Sprintf("first sync of account %d", acntid), func() bool {
 		return h.queryInt(t, `SELECT count(*) FROM email_folders
-			WHERE acntid = $1 AND name = 'INBOX' AND last_recent_sync_at IS NOT NULL`, acntid) == 1
+			WHERE acntid = $1 AND name = 'INBOX' AND last_recent_sync_at IS NOT NULL
+			  AND last_full_sync_at IS NOT NULL`, acntid) == 1
 	})
 }
 
@@ -318,7 +342,8 @@ func TestHighFolderChangeStartsWatcher(t *testing.T) {
 
 	// Marking the folder high priority restarts the account with a
 	// watcher on it, so its mail arrives through IDLE.
-	h.db.Exec(t, "INSERT INTO email_folders (acntid, name, priority) VALUES ($1, 'Projekty', 'high')", id)
+	h.db.Exec(t, `INSERT INTO email_folders (acntid, name, priority) VALUES ($1, 'Projekty', 'high')
+		ON CONFLICT (acntid, name) DO UPDATE SET priority = 'high'`, id)
 	testenv.WaitFor(t, 20*time.Second, "watcher on the new high folder", func() bool {
 		return h.logs.Count("watching folder") >= 2 && h.logs.Count("mailbox=Projekty") >= 1
 	})
@@ -350,4 +375,96 @@ func TestServerWithoutIdleIsPolled(t *testing.T) {
 	if n := h.queryInt(t, "SELECT count(*) FROM email_accounts WHERE acntid = $1 AND status = 'ok'", id); n != 1 {
 		t.Errorf("polled account status is not ok")
 	}
+}
+
+// pollOnlyConfig makes every folder polled, once a day, so only a
+// requested sync can store new mail.
+func pollOnlyConfig(t *testing.T) config.Config {
+	cfg := testConfig(t)
+	cfg.MaxConnections = 1
+	cfg.PollInterval = 24 * time.Hour
+	cfg.HiFullSyncInterval = 24 * time.Hour
+	cfg.HiFullSyncIntervalNL = 24 * time.Hour
+	cfg.ScheduleTick = 100 * time.Millisecond
+	return cfg
+}
+
+func (h *harness) storedSubject(t *testing.T, acntid int64, subject string) bool {
+	return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+		WHERE f.acntid = $1 AND m.subject = $2`, acntid, subject) == 1
+}
+
+func TestSyncNotifySyncsAccount(t *testing.T) {
+	h := newHarness(t)
+	id, addr, pass := h.account(t, "ondemand")
+	h.start(t, pollOnlyConfig(t))
+	h.waitSynced(t, id)
+
+	c := h.mail.Dial(t, addr, pass)
+	h.mail.Append(t, c, "INBOX", []byte("Subject: on demand\r\n\r\nbody\r\n"))
+	h.db.Exec(t, fmt.Sprintf("NOTIFY email_sync, '%d'", id))
+	testenv.WaitFor(t, 20*time.Second, "message stored after NOTIFY email_sync", func() bool {
+		return h.storedSubject(t, id, "on demand")
+	})
+
+	var inbox int64
+	h.db.Store.Pool().QueryRow(context.Background(),
+		"SELECT emfdid FROM email_folders WHERE acntid = $1 AND name = 'INBOX'", id).Scan(&inbox)
+	h.mail.Append(t, c, "INBOX", []byte("Subject: one folder\r\n\r\nbody\r\n"))
+	h.db.Exec(t, fmt.Sprintf("NOTIFY email_sync, '%d,%d'", id, inbox))
+	testenv.WaitFor(t, 20*time.Second, "message stored after NOTIFY email_sync for one folder", func() bool {
+		return h.storedSubject(t, id, "one folder")
+	})
+}
+
+func TestPresenceSyncsOwnerFolders(t *testing.T) {
+	h := newHarness(t)
+	id, addr, pass := h.account(t, "present")
+	h.db.Exec(t, "UPDATE email_accounts SET usr_id = 4242 WHERE acntid = $1", id)
+	h.start(t, pollOnlyConfig(t))
+	h.waitSynced(t, id)
+
+	c := h.mail.Dial(t, addr, pass)
+	h.mail.Append(t, c, "INBOX", []byte("Subject: owner back\r\n\r\nbody\r\n"))
+	h.db.Exec(t, "INSERT INTO email_presence (usr_id, last_seen_at) VALUES (4242, now())")
+	testenv.WaitFor(t, 20*time.Second, "message stored after the owner logged in", func() bool {
+		return h.storedSubject(t, id, "owner back")
+	})
+	if h.logs.Count("owner logged in") != 1 {
+		t.Errorf("log has no line for the owner logging in")
+	}
+}
+
+func TestScheduledRecentSyncUsesClock(t *testing.T) {
+	h := newHarness(t)
+	id, addr, pass := h.account(t, "clock")
+	cfg := pollOnlyConfig(t)
+	cfg.HiRecentSyncIntervalNL = 30 * time.Minute
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	h.startWithClock(t, cfg, clock)
+	h.waitSynced(t, id)
+
+	c := h.mail.Dial(t, addr, pass)
+	h.mail.Append(t, c, "INBOX", []byte("Subject: scheduled\r\n\r\nbody\r\n"))
+	// Ten minutes on, nothing is due yet.
+	mu.Lock()
+	now = now.Add(10 * time.Minute)
+	mu.Unlock()
+	waitTicks(t, h, 5)
+	if h.storedSubject(t, id, "scheduled") {
+		t.Fatalf("message stored before its recent sync was due")
+	}
+	// Thirty-one minutes on, the recent sync of INBOX is due.
+	mu.Lock()
+	now = now.Add(21 * time.Minute)
+	mu.Unlock()
+	testenv.WaitFor(t, 20*time.Second, "message stored by the scheduled recent sync", func() bool {
+		return h.storedSubject(t, id, "scheduled")
+	})
 }

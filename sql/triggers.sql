@@ -62,3 +62,18 @@ DROP TRIGGER IF EXISTS email_folders_notify ON email_folders;
 CREATE TRIGGER email_folders_notify
     AFTER INSERT OR DELETE OR UPDATE OF priority ON email_folders
     FOR EACH ROW EXECUTE FUNCTION email_folders_notify();
+
+-- A presence update switches the owner's folders to the logged-in
+-- schedule and asks for an immediate recent sync of them.
+CREATE OR REPLACE FUNCTION email_presence_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('email_presence', NEW.usr_id::text);
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS email_presence_notify ON email_presence;
+CREATE TRIGGER email_presence_notify
+    AFTER INSERT OR UPDATE ON email_presence
+    FOR EACH ROW EXECUTE FUNCTION email_presence_notify();
