@@ -18,7 +18,7 @@ func scheduleFixture(t *testing.T, now time.Time) (testenv.DB, map[string]int64)
 	db.Exec(t, "UPDATE email_accounts SET usr_id = 7 WHERE acntid = $1", id)
 	folders := map[string]int64{}
 	for _, f := range []struct {
-		name, priority string
+		name, priority     string
 		recentAgo, fullAgo time.Duration
 	}{
 		{"INBOX", "high", 20 * time.Minute, 90 * time.Minute},
