@@ -25,14 +25,16 @@ type outgoing struct {
 	copy []byte
 	// messageID is the Message-ID without angle brackets.
 	messageID string
-	// storeID is set when the row's message_id is empty: it must be stored
-	// before the message is sent, so that every attempt uses the same one.
-	storeID bool
+	// recordID is set when messageID, taken from raw's own header, is not
+	// the row's message_id.
+	recordID bool
 }
 
 // buildMessage composes a row without raw, or completes a raw row's header
-// with the Message-ID and Date it lacks, and prepares the result.
-// attachments are the row's, used when it is composed.
+// with the Message-ID and Date it lacks, and prepares the result. The
+// Message-ID is raw's own, else the row's message_id, which the claim
+// stored before the first attempt. attachments are the row's, used when it
+// is composed.
 func buildMessage(row store.OutboxRow, accountAddress string, attachments []store.OutboxAttachment) (outgoing, error) {
 	var out outgoing
 	full := row.Raw
@@ -42,7 +44,8 @@ func buildMessage(row store.OutboxRow, accountAddress string, attachments []stor
 		}
 		out.messageID = row.MessageID
 		if out.messageID == "" {
-			out.messageID, out.storeID = newMessageID(accountAddress), true
+			// The claim stores one; only a row read some other way lacks it.
+			out.messageID, out.recordID = newMessageID(accountAddress), true
 		}
 		var err error
 		if full, err = compose(row, accountAddress, out.messageID, attachments); err != nil {
@@ -54,7 +57,7 @@ func buildMessage(row store.OutboxRow, accountAddress string, attachments []stor
 		if err != nil {
 			return out, err
 		}
-		out.storeID = row.MessageID == ""
+		out.recordID = out.messageID != row.MessageID
 	}
 	p, err := prepare(full, row.RcptTo)
 	if err != nil {

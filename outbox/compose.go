@@ -44,26 +44,30 @@ func composeHeader(row store.OutboxRow, accountAddress, messageID string) (mail.
 	if err != nil {
 		return h, fmt.Errorf("parse from_addr %q: %w", from, err)
 	}
-	h.SetAddressList("From", []*mail.Address{fromAddr})
+	lists := make(map[string][]*mail.Address)
 	for _, field := range []struct {
 		key, column string
 		list        []string
 	}{{"To", "to_addrs", row.To}, {"Cc", "cc_addrs", row.Cc}, {"Bcc", "bcc_addrs", row.Bcc}} {
-		addrs := make([]*mail.Address, 0, len(field.list))
 		for _, s := range field.list {
 			a, err := mail.ParseAddress(s)
 			if err != nil {
 				return h, fmt.Errorf("parse %s entry %q: %w", field.column, s, err)
 			}
-			addrs = append(addrs, a)
+			lists[field.key] = append(lists[field.key], a)
 		}
-		h.SetAddressList(field.key, addrs)
 	}
+	// go-message writes the fields last set first, so they are set from
+	// the bottom up to read From, To, Cc, Bcc, Subject, Date, Message-ID.
+	h.SetMessageID(messageID)
+	h.SetDate(row.CreatedAt)
 	if row.Subject != "" {
 		h.SetSubject(row.Subject)
 	}
-	h.SetDate(row.CreatedAt)
-	h.SetMessageID(messageID)
+	for _, key := range []string{"Bcc", "Cc", "To"} {
+		h.SetAddressList(key, lists[key])
+	}
+	h.SetAddressList("From", []*mail.Address{fromAddr})
 	return h, nil
 }
 

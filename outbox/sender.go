@@ -6,12 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strings"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
+	"github.com/mailreactor/mailreactor/metrics"
 	"github.com/mailreactor/mailreactor/store"
 )
 
@@ -23,152 +20,208 @@ type Sender struct {
 	// Owner names this reactor in claimed_by.
 	Owner string
 	// Lease is how long a claim holds before another sweep may take the
-	// row again.
+	// row again. A batch that runs past half of it renews it.
 	Lease time.Duration
 	// BatchSize is how many rows one sweep claims.
 	BatchSize int
 	// RetryMin and RetryMax bound the delay before the next attempt after
-	// a temporary failure; MaxAge is when a row is given up.
+	// a temporary failure; MaxAge is when a row is given up. Sent copies
+	// use the same schedule, counted by their own attempts.
 	RetryMin, RetryMax, MaxAge time.Duration
 	RootCAs                    *x509.CertPool
+	// Timeouts bound the SMTP and IMAP waits.
+	Timeouts Timeouts
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
 
 // Sweep claims one batch of due rows and sends them, reusing one SMTP
-// connection for consecutive rows of an account. It returns how many rows
-// it claimed; a full batch means more may be due.
+// connection for consecutive rows of an account, then appends the Sent
+// copies that are due for a retry. It returns how many rows it claimed
+// for sending; a full batch means more may be due.
 func (s *Sender) Sweep(ctx context.Context) (int, error) {
 	rows, err := s.Store.ClaimOutbox(ctx, s.Owner, s.Lease, s.BatchSize)
 	if err != nil {
 		return 0, err
 	}
+	claimedAt := time.Now()
+	for _, group := range byAccount(rows) {
+		s.sendAccount(ctx, group, claimedAt)
+	}
+	if err := s.retryCopies(ctx); err != nil {
+		return len(rows), err
+	}
+	return len(rows), nil
+}
+
+// byAccount splits rows into runs of consecutive rows of one account.
+func byAccount(rows []store.OutboxRow) [][]store.OutboxRow {
+	var groups [][]store.OutboxRow
 	for start := 0; start < len(rows); {
 		end := start + 1
 		for end < len(rows) && rows[end].AccountID == rows[start].AccountID {
 			end++
 		}
-		s.sendAccount(ctx, rows[start:end])
+		groups = append(groups, rows[start:end])
 		start = end
 	}
-	return len(rows), nil
+	return groups
 }
 
-// sendAccount sends the rows of one account over one connection.
-func (s *Sender) sendAccount(ctx context.Context, rows []store.OutboxRow) {
-	account, err := s.Store.Account(ctx, rows[0].AccountID)
-	if err == nil && !account.Enabled {
-		err = &permanentError{fmt.Errorf("account %d is disabled", account.ID)}
-	} else if errors.Is(err, store.ErrNotFound) {
-		err = &permanentError{err}
-	}
+// queued is a claimed row with its message, ready to send.
+type queued struct {
+	row store.OutboxRow
+	msg outgoing
+}
 
-	var client *smtp.Client
-	if err == nil {
-		client, err = dialSMTP(ctx, account.SMTP, s.RootCAs)
-	}
+// sendAccount sends the rows of one account over one connection, then
+// appends the Sent copies of those the server accepted.
+func (s *Sender) sendAccount(ctx context.Context, rows []store.OutboxRow, claimedAt time.Time) {
+	account, err := s.account(ctx, rows[0].AccountID)
 	if err != nil {
 		for _, row := range rows {
-			s.finish(ctx, row, "", nil, err)
+			s.finish(ctx, row, account, sendResult{}, err)
 		}
 		return
 	}
-	defer func() {
-		client.Quit()
-		client.Close()
-	}()
-
-	for i, row := range rows {
-		reply, rejected, err := s.sendOne(client, account, row)
-		s.finish(ctx, row, reply, rejected, err)
-		if err != nil && isConnectionError(err) {
+	batch := s.prepareBatch(ctx, account, rows)
+	if len(batch) == 0 {
+		return
+	}
+	conn, err := dialSMTP(ctx, account.SMTP, s.RootCAs, s.Timeouts.withDefaults())
+	if err != nil {
+		for _, q := range batch {
+			s.finish(ctx, q.row, account, sendResult{}, err)
+		}
+		return
+	}
+	var copies []sentCopy
+	for i := 0; i < len(batch); i++ {
+		if time.Since(claimedAt) > s.Lease/2 {
+			batch = append(batch[:i], s.renewLeases(ctx, batch[i:])...)
+			claimedAt = time.Now()
+			if i == len(batch) {
+				break
+			}
+		}
+		q := batch[i]
+		res, err := conn.send(account.Address, q.msg.prepared)
+		if s.finish(ctx, q.row, account, res, err) {
+			copies = append(copies, startedCopy(q.row, q.msg.copy))
+		}
+		if err == nil {
+			metrics.OutboxSent(q.row.CreatedAt, q.row.Attempts)
+			continue
+		}
+		if !isConnectionError(err) {
+			err = conn.reset()
+		}
+		if err != nil {
 			// The connection is gone; the remaining rows wait for the next
 			// sweep on a new one, without counting this as their failure.
-			for _, rest := range rows[i+1:] {
-				s.finish(ctx, rest, "", nil, &notAttemptedError{err})
+			for _, rest := range batch[i+1:] {
+				s.finish(ctx, rest.row, account, sendResult{}, &notAttemptedError{err})
 			}
-			return
+			break
 		}
 	}
+	conn.close()
+	s.recordMessageIDs(ctx, batch)
+	s.appendCopies(ctx, account, copies)
 }
 
-func (s *Sender) sendOne(c *smtp.Client, account store.Account, row store.OutboxRow) (string, []string, error) {
-	if len(row.Raw) == 0 {
-		// TODO: compose messages from fields when raw is empty.
-		return "", nil, &permanentError{errors.New("raw is empty: the row has no message to send")}
+// account reads the account of a batch; a disabled or deleted account is
+// a permanent error for its rows.
+func (s *Sender) account(ctx context.Context, id int64) (store.Account, error) {
+	account, err := s.Store.Account(ctx, id)
+	if err == nil && !account.Enabled {
+		return account, &permanentError{fmt.Errorf("account %d is disabled", account.ID)}
 	}
-	msg, err := prepare(row.Raw, row.RcptTo)
+	if errors.Is(err, store.ErrNotFound) {
+		return account, &permanentError{err}
+	}
+	return account, err
+}
+
+// prepareBatch builds the message of every row and fails the rows whose
+// message cannot be built. It returns the rows to send.
+func (s *Sender) prepareBatch(ctx context.Context, account store.Account, rows []store.OutboxRow) []queued {
+	attachments, err := s.attachments(ctx, rows)
 	if err != nil {
-		return "", nil, &permanentError{err}
+		for _, row := range rows {
+			s.finish(ctx, row, account, sendResult{}, &notAttemptedError{err})
+		}
+		return nil
 	}
-	return transmit(c, account.Address, msg)
+	var batch []queued
+	for _, row := range rows {
+		msg, err := buildMessage(row, account.Address, attachments[row.ID])
+		if err != nil {
+			s.finish(ctx, row, account, sendResult{}, &permanentError{err})
+			continue
+		}
+		row.MessageID = msg.messageID
+		batch = append(batch, queued{row: row, msg: msg})
+	}
+	return batch
 }
 
-// permanentError is a problem of the row or the account that no retry
-// fixes.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-// notAttemptedError marks a row that was claimed but never sent because an
-// earlier row of the batch broke the connection.
-type notAttemptedError struct{ err error }
-
-func (e *notAttemptedError) Error() string { return "not attempted: " + e.err.Error() }
-func (e *notAttemptedError) Unwrap() error { return e.err }
-
-// isConnectionError reports whether err leaves the SMTP connection unusable.
-func isConnectionError(err error) bool {
-	var smtpErr *smtp.SMTPError
-	var perm *permanentError
-	return !errors.As(err, &smtpErr) && !errors.As(err, &perm)
+// recordMessageIDs stores the Message-IDs that raw rows carry in their own
+// header, where they differ from the row's message_id.
+func (s *Sender) recordMessageIDs(ctx context.Context, batch []queued) {
+	var ids []int64
+	var messageIDs []string
+	for _, q := range batch {
+		if q.msg.recordID {
+			ids = append(ids, q.row.ID)
+			messageIDs = append(messageIDs, q.msg.messageID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.Store.RecordMessageIDs(context.WithoutCancel(ctx), ids, messageIDs); err != nil {
+		s.Log.Warn("record Message-IDs of raw messages failed", "acntid", batch[0].row.AccountID, "err", err)
+	}
 }
 
-// outcome is the decision for a row after one attempt.
-type outcome int
-
-const (
-	outcomeSent outcome = iota
-	outcomeRetry
-	outcomeFailed
-)
-
-// decide turns the result of one attempt into the row's next state. It is
-// the one place where send errors become outcomes.
-func (s *Sender) decide(row store.OutboxRow, err error) (outcome, time.Time) {
-	now := s.now()
-	if err == nil {
-		return outcomeSent, time.Time{}
+func (s *Sender) attachments(ctx context.Context, rows []store.OutboxRow) (map[int64][]store.OutboxAttachment, error) {
+	var ids []int64
+	for _, row := range rows {
+		if row.HasAttachment {
+			ids = append(ids, row.ID)
+		}
 	}
-	var perm *permanentError
-	if errors.As(err, &perm) {
-		return outcomeFailed, time.Time{}
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	var skipped *notAttemptedError
-	if errors.As(err, &skipped) {
-		return outcomeRetry, now
-	}
-	var smtpErr *smtp.SMTPError
-	if errors.As(err, &smtpErr) && smtpErr.Code/100 == 5 {
-		return outcomeFailed, time.Time{}
-	}
-	if now.Sub(row.CreatedAt) >= s.MaxAge {
-		return outcomeFailed, time.Time{}
-	}
-	return outcomeRetry, now.Add(s.retryDelay(row.Attempts))
+	return s.Store.OutboxAttachments(ctx, ids)
 }
 
-// retryDelay doubles from RetryMin per attempt up to RetryMax, with up to
-// 25% jitter either way so that rows failed together do not retry together.
-func (s *Sender) retryDelay(attempts int) time.Duration {
-	delay := s.RetryMin
-	for i := 1; i < attempts && delay < s.RetryMax; i++ {
-		delay *= 2
+// renewLeases extends the claim of rows and returns those still held.
+func (s *Sender) renewLeases(ctx context.Context, rows []queued) []queued {
+	claimed := make([]store.OutboxRow, len(rows))
+	for i, q := range rows {
+		claimed[i] = q.row
 	}
-	delay = min(delay, s.RetryMax)
-	jitter := time.Duration((rand.Float64() - 0.5) * 0.5 * float64(delay))
-	return delay + jitter
+	held, err := s.Store.ExtendOutboxLease(ctx, claimed, s.Lease)
+	if err != nil {
+		s.Log.Warn("renew outbox leases failed; sending on the current lease", "acntid", rows[0].row.AccountID, "err", err)
+		return rows
+	}
+	kept := rows[:0]
+	for _, q := range rows {
+		if held[q.row.ID] {
+			kept = append(kept, q)
+		} else {
+			s.logRow(q.row).Warn("outbox row changed by another worker before sending; not sent by this claim")
+		}
+	}
+	return kept
+}
+
+func (s *Sender) logRow(row store.OutboxRow) *slog.Logger {
+	return s.Log.With("outbox_id", row.ID, "acntid", row.AccountID)
 }
 
 func (s *Sender) now() time.Time {
@@ -176,35 +229,4 @@ func (s *Sender) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-// finish records the outcome of one attempt on the row.
-func (s *Sender) finish(ctx context.Context, row store.OutboxRow, reply string, rejected []string, sendErr error) {
-	log := s.Log.With("outbox_id", row.ID, "acntid", row.AccountID, "attempt", row.Attempts)
-	// The send already happened, so recording it must not be cut short by
-	// a shutdown.
-	ctx = context.WithoutCancel(ctx)
-
-	result, next := s.decide(row, sendErr)
-	var err error
-	switch result {
-	case outcomeSent:
-		if len(rejected) > 0 {
-			reply = fmt.Sprintf("%s; rejected: %s", reply, strings.Join(rejected, "; "))
-			log.Warn("outbox message sent, some recipients rejected", "rejected", rejected)
-		}
-		err = s.Store.MarkSent(ctx, row, reply)
-		log.Info("outbox message sent", "reply", reply)
-	case outcomeRetry:
-		err = s.Store.MarkRetry(ctx, row, next, sendErr.Error())
-		log.Warn("outbox send failed, will retry", "next_attempt_at", next.Format(time.RFC3339), "err", sendErr)
-	case outcomeFailed:
-		err = s.Store.MarkFailed(ctx, row, sendErr.Error())
-		log.Error("outbox send failed permanently", "err", sendErr)
-	}
-	if errors.Is(err, store.ErrClaimLost) {
-		log.Warn("outbox row changed by another worker; its state is kept", "err", err)
-	} else if err != nil {
-		log.Error("record outbox outcome failed; the lease will expire and the row be retried", "err", err)
-	}
 }

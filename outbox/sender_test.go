@@ -202,9 +202,11 @@ func insertOutbox(t *testing.T, db testenv.DB, accountID int64, raw string, rcpt
 
 func insertAccount(t *testing.T, db testenv.DB, smtpAddr string) int64 {
 	t.Helper()
-	// The sender never uses IMAP, so the account points both at the test
-	// SMTP server.
-	return db.InsertAccount(t, testenv.Account{Address: senderAddress, IMAPAddr: smtpAddr, SMTPAddr: smtpAddr})
+	// The account has no IMAP server, so both addresses point at the test
+	// SMTP server and the Sent copy is off.
+	id := db.InsertAccount(t, testenv.Account{Address: senderAddress, IMAPAddr: smtpAddr, SMTPAddr: smtpAddr})
+	db.Exec(t, "UPDATE email_accounts SET sent_copy = false WHERE acntid = $1", id)
+	return id
 }
 
 func newSender(t *testing.T, db testenv.DB) *outbox.Sender {
@@ -253,6 +255,9 @@ func TestSweepSends(t *testing.T) {
 		"Cc: piotr@example.test\r\n" +
 		"Bcc: =?UTF-8?Q?Ukryty_=C5=81ukasz?= <lukasz@example.test>\r\n" +
 		"Subject: =?UTF-8?Q?Umowa_=C5=BC=C3=B3=C5=82ta?=\r\n" +
+		// With its own Message-ID and Date, the message goes out unchanged.
+		"Message-ID: <umowa-42@example.test>\r\n" +
+		"Date: Tue, 03 Dec 2024 10:00:00 +0100\r\n" +
 		"\r\n" +
 		"Dzień dobry,\r\n.kropka na początku\r\n"
 	want := strings.Replace(raw, "Bcc: =?UTF-8?Q?Ukryty_=C5=81ukasz?= <lukasz@example.test>\r\n", "", 1)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -51,58 +52,70 @@ type smtpConn struct {
 	timeouts Timeouts
 }
 
-// dialSMTP connects, reads the greeting, says EHLO, and authenticates when
-// the account has a username. Every step is bounded by t.
+// dialSMTP connects, reads the greeting, sends EHLO, and authenticates when
+// the account has a username. Every step is bounded by t.Command.
 func dialSMTP(ctx context.Context, ep store.Endpoint, roots *x509.CertPool, t Timeouts) (*smtpConn, error) {
 	tlsConfig := &tls.Config{ServerName: ep.Host, InsecureSkipVerify: !ep.TLSVerify, RootCAs: roots}
 	dialer := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
-	conn, err := dialer.DialContext(ctx, "tcp", ep.Addr())
+	raw, err := dialer.DialContext(ctx, "tcp", ep.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("dial SMTP %s: %w", ep.Addr(), err)
 	}
+	// NewClientStartTLS reads the greeting with go-smtp's default timeout
+	// of 5 minutes before CommandTimeout can be set, so the connection caps
+	// every deadline until the session is ready.
+	conn := &cappedConn{Conn: raw, limit: t.Command}
 
 	var c *smtp.Client
 	switch ep.Security {
 	case store.SecurityTLS:
 		c = smtp.NewClient(tls.Client(conn, tlsConfig))
 	case store.SecurityStartTLS:
-		c = smtp.NewClient(conn)
+		c, err = smtp.NewClientStartTLS(conn, tlsConfig)
 	case store.SecurityNone:
 		c = smtp.NewClient(conn)
 	default:
-		conn.Close()
-		return nil, &permanentError{fmt.Errorf("invalid smtp_security %q: use tls, starttls or none", ep.Security)}
+		err = &permanentError{fmt.Errorf("invalid smtp_security %q: use tls, starttls or none", ep.Security)}
 	}
-	c.CommandTimeout = t.Command
-	c.SubmissionTimeout = t.Submit
+	if c != nil {
+		c.CommandTimeout = t.Command
+		c.SubmissionTimeout = t.Submit
+	}
 	// The greeting and EHLO happen here rather than at the first MAIL, so
 	// a server that rejects the connection fails the dial.
-	if ep.Security == store.SecurityStartTLS {
-		err = startTLS(c, tlsConfig)
-	} else {
+	if err == nil && ep.Security != store.SecurityStartTLS {
 		err = c.Hello("localhost")
 	}
 	if err == nil && ep.Username != "" {
 		err = authenticate(c, ep)
 	}
 	if err != nil {
-		c.Close()
+		if c != nil {
+			c.Close()
+		}
+		raw.Close()
 		return nil, fmt.Errorf("SMTP %s: %w", ep.Addr(), err)
 	}
-	return &smtpConn{client: c, conn: conn, timeouts: t}, nil
+	conn.uncap()
+	return &smtpConn{client: c, conn: raw, timeouts: t}, nil
 }
 
-func startTLS(c *smtp.Client, config *tls.Config) error {
-	if err := c.Hello("localhost"); err != nil {
-		return err
+// cappedConn limits every deadline set on it to limit from the moment it is
+// set, until uncap.
+type cappedConn struct {
+	net.Conn
+	limit time.Duration
+}
+
+func (c *cappedConn) uncap() { c.limit = 0 }
+
+func (c *cappedConn) SetDeadline(t time.Time) error {
+	if c.limit > 0 {
+		if limit := time.Now().Add(c.limit); t.IsZero() || t.After(limit) {
+			t = limit
+		}
 	}
-	if ok, _ := c.Extension("STARTTLS"); !ok {
-		return errors.New("server does not offer STARTTLS (check smtp_security)")
-	}
-	if err := c.StartTLS(config); err != nil {
-		return fmt.Errorf("STARTTLS: %w", err)
-	}
-	return nil
+	return c.Conn.SetDeadline(t)
 }
 
 func authenticate(c *smtp.Client, ep store.Endpoint) error {
@@ -121,7 +134,7 @@ func authenticate(c *smtp.Client, ep store.Endpoint) error {
 	return nil
 }
 
-// sendResult is what a transaction that reached the final dot returns.
+// sendResult is the outcome of a transaction that reached the final dot.
 type sendResult struct {
 	// reply is the server's reply to the final dot.
 	reply string
@@ -172,9 +185,7 @@ func (c *smtpConn) send(from string, msg prepared) (sendResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("DATA: %w", err)
 	}
-	// go-smtp sets no deadline while the message is written.
-	c.conn.SetDeadline(time.Now().Add(c.timeouts.Submit))
-	if _, err := w.Write(msg.data); err != nil {
+	if err := c.write(w, msg.data); err != nil {
 		// The final dot was never written, so the server cannot have
 		// accepted the message.
 		return res, fmt.Errorf("write message: %w", err)
@@ -191,11 +202,29 @@ func (c *smtpConn) send(from string, msg prepared) (sendResult, error) {
 	return res, nil
 }
 
+// writeChunk is how much of a message is written under one deadline.
+const writeChunk = 64 << 10
+
+// write writes data in chunks, each of which must be taken within
+// Timeouts.Submit: go-smtp sets no deadline while the message is written,
+// and a large message on a slow link may take longer than any fixed bound.
+func (c *smtpConn) write(w io.Writer, data []byte) error {
+	for len(data) > 0 {
+		n := min(len(data), writeChunk)
+		c.conn.SetDeadline(time.Now().Add(c.timeouts.Submit))
+		if _, err := w.Write(data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
 // reset aborts what remains of a failed transaction, so the next message
 // can use the connection.
 func (c *smtpConn) reset() error { return c.client.Reset() }
 
-// close says QUIT, bounded by the command timeout, and closes the
+// close sends QUIT, bounded by the command timeout, and closes the
 // connection.
 func (c *smtpConn) close() {
 	c.client.Quit()

@@ -82,6 +82,9 @@ func peakHeap() (stop func() uint64) {
 func BenchmarkFirstSync(b *testing.B) {
 	mb := newBenchMailbox(b)
 	b.Run("reactor", func(b *testing.B) { benchSyncInProcess(b, mb) })
+	b.Run("reactor-process", func(b *testing.B) { benchReactorProcess(b, mb) })
+	b.Run("mbsync-fsync", func(b *testing.B) { benchMbsync(b, mb, true) })
+	b.Run("mbsync-nofsync", func(b *testing.B) { benchMbsync(b, mb, false) })
 }
 
 // benchSyncInProcess runs SyncRecent on the INBOX into an empty schema.

@@ -136,9 +136,80 @@ func serverUIDs(t testing.TB, c *imapclient.Client) []uint32 {
 	return uids
 }
 
-// ctxT returns a context that ends with the test or after a minute.
+// ctxT returns a context that ends with the test or after five minutes.
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// appendAt appends raw to mailbox with the given internal date and returns
+// its UID.
+func appendAt(t testing.TB, c *imapclient.Client, mailbox string, raw []byte, date time.Time) imap.UID {
+	t.Helper()
+	cmd := c.Append(mailbox, int64(len(raw)), &imap.AppendOptions{Time: date})
+	if _, err := cmd.Write(raw); err != nil {
+		t.Fatalf("APPEND to %s: %v", mailbox, err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatalf("APPEND to %s: %v", mailbox, err)
+	}
+	data, err := cmd.Wait()
+	if err != nil {
+		t.Fatalf("APPEND to %s: %v", mailbox, err)
+	}
+	return data.UID
+}
+
+// storeFlags changes flags of the given UIDs in the selected mailbox.
+func storeFlags(t testing.TB, c *imapclient.Client, op imap.StoreFlagsOp, flag imap.Flag, uids ...imap.UID) {
+	t.Helper()
+	set := imap.UIDSetNum(uids...)
+	if err := c.Store(set, &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{flag}}, nil).Close(); err != nil {
+		t.Fatalf("STORE %s on %s: %v", flag, set, err)
+	}
+}
+
+// expunge deletes the given UIDs from the selected mailbox.
+func expunge(t testing.TB, c *imapclient.Client, uids ...imap.UID) {
+	t.Helper()
+	storeFlags(t, c, imap.StoreFlagsAdd, imap.FlagDeleted, uids...)
+	if err := c.UIDExpunge(imap.UIDSetNum(uids...)).Close(); err != nil {
+		t.Fatalf("UID EXPUNGE: %v", err)
+	}
+}
+
+// fullSync selects mailbox on c and runs a full sync of folder.
+func (f *fixture) fullSync(t testing.TB, c *imapclient.Client, folder store.Folder) (store.Folder, FullResult) {
+	t.Helper()
+	sel := selectBox(t, c, folder.Name)
+	folder, res, err := f.syncer.SyncFull(ctxT(t), c, folder, sel)
+	if err != nil {
+		t.Fatalf("full sync of %s: %v", folder.Name, err)
+	}
+	return folder, res
+}
+
+// recentSync selects mailbox on c and runs a recent sync of folder.
+func (f *fixture) recentSync(t testing.TB, c *imapclient.Client, folder store.Folder) (store.Folder, int) {
+	t.Helper()
+	sel := selectBox(t, c, folder.Name)
+	folder, n, err := f.syncer.SyncRecent(ctxT(t), c, folder,
+		Selected{UIDValidity: sel.UIDValidity, NumMessages: sel.NumMessages, UIDNext: sel.UIDNext})
+	if err != nil {
+		t.Fatalf("recent sync of %s: %v", folder.Name, err)
+	}
+	return folder, n
+}
+
+// checkStoredEqualsServer fails unless the live rows of the folder's
+// UIDVALIDITY are exactly the server's UIDs.
+func (f *fixture) checkStoredEqualsServer(t testing.TB, c *imapclient.Client, folder store.Folder) {
+	t.Helper()
+	sel := selectBox(t, c, folder.Name)
+	stored := f.liveUIDs(t, folder.ID, sel.UIDValidity)
+	server := serverUIDs(t, c)
+	if !slices.Equal(stored, server) {
+		t.Fatalf("stored UIDs %v, server has %v", stored, server)
+	}
 }

@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS email_folders (
 ALTER TABLE email_folders ADD COLUMN IF NOT EXISTS watch_state text;
 ALTER TABLE email_folders ADD COLUMN IF NOT EXISTS watch_state_at timestamptz;
 
+-- Set when the server no longer lists the mailbox, cleared when it lists it
+-- again. The row and its messages are kept.
+ALTER TABLE email_folders ADD COLUMN IF NOT EXISTS gone_at timestamptz;
+
 CREATE TABLE IF NOT EXISTS email_messages (
     emsgid        bigserial PRIMARY KEY,
     emfdid        bigint NOT NULL REFERENCES email_folders ON DELETE CASCADE,

@@ -50,7 +50,7 @@ type Account struct {
 	IMAP       Endpoint
 	SMTP       Endpoint
 	SentFolder *string
-	// SentCopy says whether sent messages are appended to the Sent folder.
+	// SentCopy is set when sent messages are appended to the Sent folder.
 	SentCopy bool
 	Enabled  bool
 }

@@ -87,7 +87,8 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Durati
 
 // claimOutboxSQL claims due rows. A row taken from an expired lease is
 // flagged possible_duplicate at once, because the reactor that held it may
-// have sent it before it stopped.
+// have sent it before it stopped. A row without message_id gets a new one
+// in the account's domain, so the claim stores it before the first send.
 const claimOutboxSQL = `
 	WITH due AS (
 		SELECT id, status FROM email_outbox
@@ -100,8 +101,11 @@ const claimOutboxSQL = `
 	UPDATE email_outbox o
 	SET status = 'sending', claimed_by = $2, lease_until = now() + $3::interval,
 	    attempts = o.attempts + 1,
-	    possible_duplicate = o.possible_duplicate OR due.status = 'sending'
-	FROM due WHERE o.id = due.id
+	    possible_duplicate = o.possible_duplicate OR due.status = 'sending',
+	    message_id = coalesce(nullif(o.message_id, ''),
+	        'r' || o.id || '.' || substr(md5(random()::text || clock_timestamp()::text), 1, 16) || '@' ||
+	        coalesce(nullif(split_part(a.address, '@', 2), ''), 'mailreactor.invalid'))
+	FROM due, email_accounts a WHERE o.id = due.id AND a.acntid = o.acntid
 	RETURNING ` + outboxReturning + `, o.claimed_by, due.status = 'sending'`
 
 // casOutbox applies an update that sets the row's final or next state,

@@ -41,18 +41,19 @@ func (s *Store) OutboxAttachments(ctx context.Context, ids []int64) (map[int64][
 	return out, nil
 }
 
-// SetOutboxMessageIDs stores messageIDs[i] as the Message-ID of rows[i],
-// each only while its claim holds and its message_id is still NULL. It
-// returns the ids of the rows it updated; a row missing from the result
-// must not be sent by this claim.
-func (s *Store) SetOutboxMessageIDs(ctx context.Context, rows []OutboxRow, messageIDs []string) (map[int64]bool, error) {
-	ids, attempts, owners := claimTokens(rows)
-	return s.updateHeld(ctx, "store Message-IDs", `
+// RecordMessageIDs sets message_id of each row in ids to the matching
+// entry of messageIDs. It is for raw rows whose own Message-ID header
+// differs from the identifier the claim stored, so the column shows what
+// was sent.
+func (s *Store) RecordMessageIDs(ctx context.Context, ids []int64, messageIDs []string) error {
+	_, err := s.pool.Exec(ctx, `
 		UPDATE email_outbox o SET message_id = v.message_id
-		FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) AS v(id, attempts, owner, message_id)
-		WHERE o.id = v.id AND o.status = 'sending' AND o.claimed_by = v.owner AND o.attempts = v.attempts
-		  AND o.message_id IS NULL
-		RETURNING o.id`, ids, attempts, owners, messageIDs)
+		FROM unnest($1::bigint[], $2::text[]) AS v(id, message_id)
+		WHERE o.id = v.id AND o.message_id IS DISTINCT FROM v.message_id`, ids, messageIDs)
+	if err != nil {
+		return fmt.Errorf("record Message-IDs: %w", err)
+	}
+	return nil
 }
 
 // ExtendOutboxLease renews the lease of rows that are still held, so a
@@ -92,7 +93,7 @@ func (s *Store) updateHeld(ctx context.Context, what, query string, args ...any)
 	return held, nil
 }
 
-// Delivery is what a transaction that the server accepted records.
+// Delivery is the record of a transaction that the server accepted.
 type Delivery struct {
 	// Reply is the server's reply to the final dot.
 	Reply string
@@ -101,7 +102,8 @@ type Delivery struct {
 	Refused []string
 	// Deferred lists the recipients rejected temporarily. When there are
 	// any, the row is queued again at NextAttempt with rcpt_to set to them
-	// alone, and Cause becomes its last_error.
+	// alone, and Cause becomes its last_error. A zero NextAttempt means the
+	// database's now().
 	Deferred    []string
 	NextAttempt time.Time
 	Cause       string
@@ -131,8 +133,12 @@ func (s *Store) MarkDelivered(ctx context.Context, row OutboxRow, d Delivery) (b
 		sent_copy_next_at = CASE WHEN sent_at IS NULL AND $6 THEN now() + $7::interval ELSE sent_copy_next_at END`
 	args := []any{d.Reply, refused, d.SentCopy, d.CopyLease}
 	if len(d.Deferred) > 0 {
-		set += ", status = 'queued', rcpt_to = $8, next_attempt_at = $9, last_error = $10"
-		args = append(args, d.Deferred, d.NextAttempt, d.Cause)
+		var next *time.Time
+		if !d.NextAttempt.IsZero() {
+			next = &d.NextAttempt
+		}
+		set += ", status = 'queued', rcpt_to = $8, next_attempt_at = coalesce($9, now()), last_error = $10"
+		args = append(args, d.Deferred, next, d.Cause)
 	} else {
 		set += ", status = 'sent', last_error = NULL"
 	}

@@ -109,3 +109,55 @@ func (s *Store) OutboxStatus(ctx context.Context) (OutboxSummary, error) {
 	}
 	return sum, nil
 }
+
+// DatabaseNow returns the database server's clock, against which the
+// times that the reactor wrote compare.
+func (s *Store) DatabaseNow(ctx context.Context) (time.Time, error) {
+	var now time.Time
+	if err := s.pool.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+		return now, fmt.Errorf("read the database clock: %w", err)
+	}
+	return now, nil
+}
+
+// Gauges are the counts that the metrics endpoint reads at each scrape.
+// The outbox counts use the partial index on queued and sending rows, so
+// they stay cheap however many sent rows the table keeps.
+type Gauges struct {
+	Accounts       map[string]int
+	OutboxQueued   int
+	OutboxSending  int
+	OldestDueSince time.Duration
+}
+
+// ReadGauges counts the enabled accounts by status and the queued and
+// claimed outbox rows, and measures how long the oldest due row waits.
+func (s *Store) ReadGauges(ctx context.Context) (Gauges, error) {
+	g := Gauges{Accounts: map[string]int{}}
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM email_accounts WHERE enabled GROUP BY status`)
+	if err != nil {
+		return g, fmt.Errorf("count accounts by status: %w", err)
+	}
+	var status string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		g.Accounts[status] = n
+		return nil
+	})
+	if err != nil {
+		return g, fmt.Errorf("count accounts by status: %w", err)
+	}
+
+	var seconds float64
+	err = s.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status = 'queued'),
+		       count(*) FILTER (WHERE status = 'sending'),
+		       coalesce(extract(epoch FROM now() - min(next_attempt_at)
+		                FILTER (WHERE status = 'queued' AND next_attempt_at <= now())), 0)::float8
+		FROM email_outbox WHERE status IN ('queued', 'sending')`).Scan(&g.OutboxQueued, &g.OutboxSending, &seconds)
+	if err != nil {
+		return g, fmt.Errorf("count waiting outbox rows: %w", err)
+	}
+	g.OldestDueSince = time.Duration(seconds * float64(time.Second))
+	return g, nil
+}
