@@ -33,6 +33,24 @@ type Sender struct {
 	Timeouts Timeouts
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Stopping, when closed, tells a running sweep to start no more
+	// sends: its remaining rows go back to the queue untried. The sweep's
+	// own context stays alive, so the send on the wire finishes and its
+	// outcome is recorded.
+	Stopping <-chan struct{}
+}
+
+// errStopping is why rows a sweep did not reach before shutdown went back
+// to the queue.
+var errStopping = errors.New("reactor shutting down")
+
+func (s *Sender) stopping() bool {
+	select {
+	case <-s.Stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // Sweep claims one batch of due rows and sends them, reusing one SMTP
@@ -103,6 +121,12 @@ func (s *Sender) sendAccount(ctx context.Context, rows []store.OutboxRow, claime
 			if i == len(batch) {
 				break
 			}
+		}
+		if s.stopping() {
+			for _, rest := range batch[i:] {
+				s.finish(ctx, rest.row, account, sendResult{}, &notAttemptedError{errStopping})
+			}
+			break
 		}
 		q := batch[i]
 		res, err := conn.send(account.Address, q.msg.prepared)

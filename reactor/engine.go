@@ -96,6 +96,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		Store: e.Store, Log: e.Log, Owner: cfg.InstanceID, Lease: cfg.OutboxLease,
 		BatchSize: outboxBatchSize, RetryMin: cfg.OutboxRetryMin, RetryMax: cfg.OutboxRetryMax,
 		MaxAge: cfg.OutboxMaxAge, RootCAs: e.RootCAs,
+		Stopping: ctx.Done(),
 	}
 
 	e.Log.Info("reactor started", "instance", cfg.InstanceID, "workers", cfg.MaxThreads,
