@@ -13,8 +13,8 @@ import (
 	"github.com/mailreactor/mailreactor/internal/testenv"
 )
 
-// The first-sync benchmark measures one sync of a fixed mailbox, whatever
-// b.N is; run it with -benchtime 1x (scripts/bench.sh does).
+// Each iteration of the first-sync benchmark syncs the whole mailbox into
+// an empty store, so run it with -benchtime 1x (scripts/bench.sh does).
 const (
 	benchMessages = 10000
 	benchSize     = 10 << 10

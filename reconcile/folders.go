@@ -48,7 +48,7 @@ func (s *Syncer) DiscoverFolders(ctx context.Context, c *imapclient.Client, acco
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("LIST mailboxes of account %d: %w", accountID, err)
+		return nil, fmt.Errorf("list mailboxes of account %d: %w", accountID, err)
 	}
 
 	boxes := selectable(list)

@@ -46,7 +46,7 @@ func (s *Syncer) SyncFull(ctx context.Context, c *imapclient.Client, folder stor
 	var res FullResult
 	folder, err := s.syncFull(ctx, c, folder, sel, log, &res)
 	if err != nil {
-		return folder, res, fmt.Errorf("full sync of folder %d: %w", folder.ID, err)
+		return folder, res, fmt.Errorf("sync folder %d in full: %w", folder.ID, err)
 	}
 	attrs := []any{"flags_updated", res.FlagsUpdated, "expunged", res.Expunged, "fetched", res.Fetched,
 		"rematched", res.Rematched, "duration", time.Since(start).Round(time.Millisecond), "uid_last", folder.LastUID}

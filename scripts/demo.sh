@@ -44,11 +44,31 @@ for user in "${users[@]}"; do
 	fi
 done
 
+# Dovecot notices a changed users file within about a second; mailfill
+# stops at the login, before it appends anything, so it is safe to retry.
+fill() {
+	local user=$1 seed=$2 try
+	for try in $(seq 1 20); do
+		if MAILFILL_PASSWORD=$password bin/mailfill -addr "$MAILREACTOR_TEST_IMAPS" -tls \
+			-ca-file "$MAILREACTOR_TEST_CA_FILE" -user "$user@$MAILREACTOR_TEST_DOMAIN" \
+			-to "$user@$MAILREACTOR_TEST_DOMAIN" -count "$COUNT" -seed "$seed" 2>/tmp/mailfill.$$; then
+			cat /tmp/mailfill.$$ >&2
+			rm -f /tmp/mailfill.$$
+			return 0
+		fi
+		if ! grep -q AUTHENTICATIONFAILED /tmp/mailfill.$$ || [[ $try == 20 ]]; then
+			cat /tmp/mailfill.$$ >&2
+			rm -f /tmp/mailfill.$$
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
 say "Filling each INBOX with $COUNT generated messages"
 seed=1
 for user in "${users[@]}"; do
-	MAILFILL_PASSWORD=$password bin/mailfill -addr "$MAILREACTOR_TEST_IMAPS" -tls -ca-file "$MAILREACTOR_TEST_CA_FILE" \
-		-user "$user@$MAILREACTOR_TEST_DOMAIN" -to "$user@$MAILREACTOR_TEST_DOMAIN" -count "$COUNT" -seed $seed
+	fill "$user" $seed
 	seed=$((seed + 1))
 done
 

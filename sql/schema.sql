@@ -88,6 +88,11 @@ CREATE TABLE IF NOT EXISTS email_messages (
 
 CREATE INDEX IF NOT EXISTS email_messages_message_id ON email_messages (message_id);
 
+-- A row with a negative uid (-emsgid) is detached: it is marked expunged,
+-- and the server gave its (uidvalidity, uid) to another message, either
+-- after its UIDs went back or when a folder got an earlier UIDVALIDITY
+-- again. The row keeps its emsgid and content.
+
 CREATE TABLE IF NOT EXISTS email_outbox (
     id              bigserial PRIMARY KEY,
     acntid          bigint NOT NULL REFERENCES email_accounts ON DELETE CASCADE,
@@ -169,4 +174,6 @@ CREATE TABLE IF NOT EXISTS email_presence (
 );
 
 -- Version 2 adds composed rows, the Sent copy and possible_duplicate.
-INSERT INTO reactor_schema_version (version) VALUES (1), (2) ON CONFLICT DO NOTHING;
+-- Version 3 adds folder discovery (gone_at), watcher states, and the
+-- folder and presence triggers.
+INSERT INTO reactor_schema_version (version) VALUES (1), (2), (3) ON CONFLICT DO NOTHING;

@@ -16,4 +16,4 @@ var Triggers string
 
 // Version is the schema version that this build expects in
 // reactor_schema_version.
-const Version = 2
+const Version = 3
