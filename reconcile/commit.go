@@ -89,19 +89,25 @@ func (o *commitOrder) prefix() (last, recorded uint32) {
 	return o.last, o.recorded
 }
 
-// progress logs a long sync every progressEvery.
+// progress logs a long sync every progressEvery, and tells the caller's
+// Progress function after every commit.
 type progress struct {
 	total      int
 	begin      time.Time
 	lastReport time.Time
+	notify     func(done, total int)
 }
 
-func (p *progress) start(total int) {
+func (p *progress) start(total int, notify func(done, total int)) {
 	p.total = total
 	p.begin = time.Now()
+	p.notify = notify
 }
 
 func (p *progress) report(log *slog.Logger, done int) {
+	if p.notify != nil {
+		p.notify(done, p.total)
+	}
 	now := time.Now()
 	if now.Sub(p.begin) < progressEvery || now.Sub(p.lastReport) < progressEvery {
 		return

@@ -62,7 +62,7 @@ type batch struct {
 // fetch arrives without a body, and go-imap may then take the message's
 // own response for an unsolicited one.
 func (f *bodyFetch) run(ctx context.Context, uids imap.UIDSet) error {
-	f.progress.start(f.total)
+	f.progress.start(f.total, f.syncer.Progress)
 	if err := f.pass(ctx, uids, true); err != nil {
 		return err
 	}

@@ -33,6 +33,10 @@ type Syncer struct {
 	// IgnoreCondStore makes full syncs fetch every message's flags even
 	// when the server offers CONDSTORE.
 	IgnoreCondStore bool
+	// Progress, when set, is called after each committed batch of a
+	// fetch with the messages done and the total expected. Calls may come
+	// from several goroutines, one at a time.
+	Progress func(done, total int)
 }
 
 // defaultBatchSize is the batch size of a Syncer whose BatchSize is not

@@ -27,6 +27,9 @@ Commands:
             (-timeout 15s: time limit of each check; -parallel 4: accounts at once)
   status    print accounts, folders and the outbox, read from the database
   config    print the effective configuration and where each value came from
+  sync      sync an account's folders now, on a connection of its own
+            (-account ID, required; -folder NAME: one folder; -full: flags
+            and expunges too); a terminal shows a progress bar
   version   print the version, the Go version and the modules
 
 Options:
@@ -58,6 +61,7 @@ var commands = map[string]func(context.Context, env) error{
 	"status":  cmdStatus,
 	"config":  cmdConfig,
 	"version": cmdVersion,
+	"sync":    cmdSync,
 }
 
 func runMain(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
