@@ -32,7 +32,7 @@ type sessionLoop struct {
 // the watcher reconnects at once and catches up.
 var errClosedDuringIdle = errors.New("server closed the connection during IDLE")
 
-// syncKind is what the loop does after leaving IDLE.
+// syncKind is the kind of sync the loop runs after leaving IDLE.
 type syncKind int
 
 const (
@@ -159,7 +159,7 @@ func (l *sessionLoop) syncFull(ctx context.Context) error {
 	return nil
 }
 
-// selectOptions asks for HIGHESTMODSEQ when the server offers CONDSTORE.
+// selectOptions requests HIGHESTMODSEQ when the server offers CONDSTORE.
 func selectOptions(c *imapclient.Client) *imap.SelectOptions {
 	return &imap.SelectOptions{ReadOnly: true, CondStore: c.Caps().Has(imap.CapCondStore)}
 }

@@ -52,8 +52,8 @@ type Poller struct {
 	pending []FolderRequest
 }
 
-// FolderRequest asks a poller to sync one folder, or with Discover set to
-// refresh the account's folder list.
+// FolderRequest is a sync of one folder for a poller, or with Discover
+// set a refresh of the account's folder list.
 type FolderRequest struct {
 	Mailbox  string
 	Full     bool

@@ -83,14 +83,15 @@ type Watcher struct {
 	state    *stateRecorder
 }
 
-// Request asks a running watcher to sync its folder on its connection.
+// Request is a sync to run on a watcher's connection.
 type Request struct {
-	// Full asks for a full sync (flags, expunges) instead of a recent one.
+	// Full requests a full sync (flags, expunges) instead of a recent one.
 	Full bool
 }
 
-// Request queues a sync on the watcher's connection. It never blocks: a
-// request that finds one of the same kind waiting is merged with it.
+// Request queues a sync on the watcher's connection. It never blocks:
+// when two requests already wait, the new one is dropped, and the next
+// scheduled sweep makes it again.
 func (w *Watcher) Request(r Request) {
 	select {
 	case w.requestChan() <- r:
@@ -123,7 +124,7 @@ type reconnector struct {
 	log     *slog.Logger
 	min     time.Duration
 	max     time.Duration
-	// state, when set, is told of backoffs and rejected logins.
+	// state, when set, records backoffs and rejected logins.
 	state *stateRecorder
 }
 

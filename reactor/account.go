@@ -152,7 +152,7 @@ func (r *accountRunner) runPoller(ctx context.Context, mailboxes []string) {
 	p.Run(ctx)
 }
 
-// discover asks the poller to refresh the account's folder list.
+// discover requests a refresh of the account's folder list from the poller.
 func (r *accountRunner) discover() bool {
 	r.mu.Lock()
 	p := r.poller

@@ -13,7 +13,7 @@ var (
 	errPoolStopped = errors.New("worker pool stopped")
 )
 
-// Kind says which share of the workers a task may use.
+// Kind is the share of the workers a task may use.
 type Kind int
 
 const (

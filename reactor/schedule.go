@@ -103,7 +103,7 @@ func (s *scheduler) tick(ctx context.Context) {
 	}
 }
 
-// requestDiscover asks the account's poller to refresh its folder list.
+// requestDiscover requests a refresh of the account's folder list.
 func (e *Engine) requestDiscover(acntid int64) {
 	e.mu.Lock()
 	ra := e.accounts[acntid]

@@ -147,7 +147,7 @@ func (e *Engine) stopAccounts() {
 	}
 }
 
-// requestSync asks the account's runner to sync one folder.
+// requestSync requests a sync of one folder from the account's runner.
 func (e *Engine) requestSync(acntid int64, mailbox string, full bool) bool {
 	e.mu.Lock()
 	ra := e.accounts[acntid]

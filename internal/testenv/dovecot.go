@@ -86,7 +86,7 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Start starts the instance and waits until IMAP answers.
+// Start starts the instance and waits until its IMAP port accepts connections.
 func (d *Dovecot) Start() {
 	d.t.Helper()
 	// The daemon keeps its stdout, so capturing it through a pipe would
