@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/mail"
 
 	"github.com/mailreactor/mailreactor/config"
@@ -467,4 +468,44 @@ func TestScheduledRecentSyncUsesClock(t *testing.T) {
 	testenv.WaitFor(t, 20*time.Second, "message stored by the scheduled recent sync", func() bool {
 		return h.storedSubject(t, id, "scheduled")
 	})
+}
+
+func TestFlagsAndExpungesWhileIdling(t *testing.T) {
+	h := newHarness(t)
+	id, addr, pass := h.account(t, "flags")
+	c := h.mail.Dial(t, addr, pass)
+	keep := h.mail.Append(t, c, "INBOX", []byte("Subject: keep\r\n\r\nbody\r\n"))
+	drop := h.mail.Append(t, c, "INBOX", []byte("Subject: drop\r\n\r\nbody\r\n"))
+	h.start(t, testConfig(t))
+	h.waitSynced(t, id)
+
+	// Another client flags one message and expunges the other; the
+	// watcher hears both in IDLE and runs a full sync.
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatalf("select: %v", err)
+	}
+	flag := c.Store(imap.UIDSetNum(keep), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil)
+	if err := flag.Close(); err != nil {
+		t.Fatalf("STORE \\Flagged: %v", err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "flag stored", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND m.uid = $2 AND '\Flagged' = ANY (m.flags)`, id, int64(keep)) == 1
+	})
+
+	del := c.Store(imap.UIDSetNum(drop), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil)
+	if err := del.Close(); err != nil {
+		t.Fatalf("STORE \\Deleted: %v", err)
+	}
+	if err := c.UIDExpunge(imap.UIDSetNum(drop)).Close(); err != nil {
+		t.Fatalf("UID EXPUNGE: %v", err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "expunge recorded", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+			WHERE f.acntid = $1 AND m.uid = $2 AND m.expunged_at IS NOT NULL`, id, int64(drop)) == 1
+	})
+	if n := h.queryInt(t, `SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid)
+		WHERE f.acntid = $1 AND m.expunged_at IS NULL`, id); n != 1 {
+		t.Errorf("%d messages not expunged, want 1", n)
+	}
 }
