@@ -84,6 +84,7 @@ func LoadFile(lookup func(string) (string, bool), file string) (Config, []Settin
 	c := Default()
 	sources := map[string]Source{}
 	raw := map[string]string{}
+	invalid := map[string]bool{}
 	for _, k := range knobs {
 		value, src, ok := pick(k.name)
 		if !ok {
@@ -93,12 +94,20 @@ func LoadFile(lookup func(string) (string, bool), file string) (Config, []Settin
 		raw[k.name] = value
 		if err := k.parse(&c, strings.TrimSpace(value)); err != nil {
 			errs = append(errs, fmt.Errorf("%s=%q%s: %w", k.name, value, fileSuffix(src), err))
+			invalid[k.name] = true
 		}
 	}
 	c.DatabaseURL, sources[databaseURLSetting] = pickDatabaseURL(lookup, pick)
 
 	errs = append(errs, c.validate()...)
 	settings := c.settings(sources, raw)
+	// An invalid value shows as given, marked, not as the default that
+	// stayed in its place.
+	for i := range settings {
+		if invalid[settings[i].Name] {
+			settings[i].Value = fmt.Sprintf("%q (INVALID)", raw[settings[i].Name])
+		}
+	}
 	if file != "" {
 		fileSource.File = file
 		settings = append([]Setting{{Name: ConfigFileEnv, Value: file, Source: fileSource}}, settings...)

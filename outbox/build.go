@@ -31,7 +31,7 @@ type outgoing struct {
 }
 
 // buildMessage composes a row without raw, or completes a raw row's header
-// with the Message-ID and Date it lacks, and prepares the result. The
+// with the Message-ID, Date and From it lacks, and prepares the result. The
 // Message-ID is raw's own, else the row's message_id, which the claim
 // stored before the first attempt. attachments are the row's, used when it
 // is composed.
@@ -67,10 +67,11 @@ func buildMessage(row store.OutboxRow, accountAddress string, attachments []stor
 	return out, nil
 }
 
-// completeHeader returns raw with a Message-ID field and a Date field
+// completeHeader returns raw with a Message-ID, a Date and a From field
 // added at the top when its header lacks them, and the Message-ID without
 // angle brackets. The added Message-ID is storedID, or a new one when
-// storedID is empty; the added Date is date. Nothing else of raw changes.
+// storedID is empty; the added Date is date and the added From the
+// account's address. Nothing else of raw changes.
 func completeHeader(raw []byte, storedID string, date time.Time, accountAddress string) ([]byte, string, error) {
 	header, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
@@ -92,6 +93,11 @@ func completeHeader(raw []byte, storedID string, date time.Time, accountAddress 
 	}
 	if !header.Has("Date") {
 		added.WriteString("Date: " + date.Format(time.RFC1123Z) + eol)
+	}
+	// RFC 5322 requires a From field; without one, the Sent copy would
+	// have none, and servers add their own guess at best.
+	if !header.Has("From") {
+		added.WriteString("From: " + accountAddress + eol)
 	}
 	if added.Len() == 0 {
 		return raw, messageID, nil

@@ -122,7 +122,7 @@ func TestCompleteHeaderBareLF(t *testing.T) {
 	if err != nil {
 		t.Fatalf("completeHeader: %v", err)
 	}
-	want := "Message-ID: <stored@example.test>\nDate: Tue, 03 Dec 2024 10:00:00 +0000\n" + string(raw)
+	want := "Message-ID: <stored@example.test>\nDate: Tue, 03 Dec 2024 10:00:00 +0000\nFrom: office@example.test\n" + string(raw)
 	if id != "stored@example.test" || string(out) != want {
 		t.Errorf("got %q with id %q, want %q", out, id, want)
 	}

@@ -287,7 +287,8 @@ func TestRawMessageIDStored(t *testing.T) {
 	db := testenv.NewDB(t)
 	srv := startScripted(t, func(stage, int, string) act { return act{} })
 	account := sinkAccount(t, db, srv.addr)
-	raw := "Message-ID: <own-1@example.test>\r\nDate: Tue, 03 Dec 2024 10:00:00 +0100\r\nTo: one@example.test\r\n\r\nbody\r\n"
+	raw := "Message-ID: <own-1@example.test>\r\nDate: Tue, 03 Dec 2024 10:00:00 +0100\r\n" +
+		"From: office@example.test\r\nTo: one@example.test\r\n\r\nbody\r\n"
 	var id int64
 	if err := db.Store.Pool().QueryRow(context.Background(),
 		"INSERT INTO email_outbox (acntid, raw) VALUES ($1, $2) RETURNING id", account, []byte(raw)).Scan(&id); err != nil {

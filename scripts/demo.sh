@@ -110,9 +110,16 @@ cat >&2 <<EOF2
     - "received 1 new messages": it arrived in the other INBOX through IDLE
     Try it yourself in another terminal:
       psql '$demo_url'
-      INSERT INTO email_outbox (acntid, raw) VALUES (1, convert_to(E'To: ${users[1]}@$MAILREACTOR_TEST_DOMAIN\r\nSubject: hi\r\n\r\nhello\r\n', 'UTF8'));
+      INSERT INTO email_outbox (acntid, raw) VALUES (1, convert_to(E'From: ${users[0]}@$MAILREACTOR_TEST_DOMAIN\r\nTo: ${users[1]}@$MAILREACTOR_TEST_DOMAIN\r\nSubject: hi\r\n\r\nhello\r\n', 'UTF8'));
       SELECT emsgid, emfdid, subject, from_addr, stored_at FROM email_messages ORDER BY emsgid DESC LIMIT 5;
-    Stop with Ctrl-C.
+    The administrator commands need the demo's database and certificate:
+      export REACTOR_DATABASE_URL='$demo_url'
+      export REACTOR_TLS_CA_FILE='$MAILREACTOR_TEST_CA_FILE'
+      bin/reactor status; bin/reactor check; bin/reactor sync -account 1
+    The demo accounts, for any IMAP or SMTP client (password $password):
+      ${users[0]}@$MAILREACTOR_TEST_DOMAIN (acntid 1), ${users[1]}@$MAILREACTOR_TEST_DOMAIN (acntid 2)
+      IMAP $MAILREACTOR_TEST_IMAP (STARTTLS), IMAPS $MAILREACTOR_TEST_IMAPS, SMTP submission $MAILREACTOR_TEST_SUBMISSION (STARTTLS)
+    Stop with Ctrl-C; make env-down stops Dovecot and Postfix.
 
 EOF2
 queue_demo_message &

@@ -52,9 +52,24 @@ func Open(ctx context.Context, url, schema string) (*Store, error) {
 	return &Store{pool: pool, config: config, schema: schema}, nil
 }
 
+// Describe names the database that url (empty means libpq's PG*
+// variables and defaults) connects to, without the password.
+func Describe(url string) (string, error) {
+	config, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", err)
+	}
+	return describe(config), nil
+}
+
 // describe names the database for messages, without the password.
 func describe(c *pgx.ConnConfig) string {
-	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+	database := c.Database
+	if database == "" {
+		// The server takes the user name as the database name.
+		database = c.User
+	}
+	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, database)
 }
 
 // Close closes the pool.
@@ -108,13 +123,15 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	err := s.pool.QueryRow(ctx, "SELECT max(version) FROM reactor_schema_version").Scan(&version)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
-		return fmt.Errorf("table reactor_schema_version not found: %w", ErrNotMigrated)
+		return fmt.Errorf("database %s: table reactor_schema_version not found: %w",
+			describe(s.config.ConnConfig), ErrNotMigrated)
 	}
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version < reactorsql.Version {
-		return fmt.Errorf("schema version %d is older than %d: %w", version, reactorsql.Version, ErrNotMigrated)
+		return fmt.Errorf("database %s: schema version %d is older than %d: %w",
+			describe(s.config.ConnConfig), version, reactorsql.Version, ErrNotMigrated)
 	}
 
 	var triggers int

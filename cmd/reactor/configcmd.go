@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mailreactor/mailreactor/config"
+	"github.com/mailreactor/mailreactor/store"
 )
 
 // cmdConfig prints every setting's effective value and its source:
@@ -21,6 +22,13 @@ func cmdConfig(_ context.Context, e env) error {
 		value := s.Value
 		if value == "" {
 			value = `""`
+		}
+		if s.Name == "REACTOR_DATABASE_URL" && s.Value == "" {
+			// Name the database libpq's defaults reach, so nobody migrates
+			// the wrong one.
+			if target, err := store.Describe(""); err == nil {
+				value = `"" (libpq defaults: ` + target + ")"
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, value, s.Source)
 	}

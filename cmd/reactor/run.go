@@ -35,6 +35,12 @@ func cmdRun(ctx context.Context, e env) error {
 		log.Error("reactor failed to start", "err", err)
 		return exitError(1)
 	}
+	// Fail before anything starts, so the reason is the first error.
+	if err := st.CheckSchema(ctx); err != nil {
+		st.Close()
+		log.Error("reactor failed to start", "err", err)
+		return exitError(1)
+	}
 	roots, err := loadRoots(cfg.TLSCAFile)
 	if err != nil {
 		st.Close()
