@@ -64,8 +64,12 @@ func (s *Sender) decide(row store.OutboxRow, err error) (outcome, time.Time) {
 	if errors.As(err, &skipped) {
 		return outcomeRetry, now
 	}
+	// A 5xx rejects the message, unless the session never got as far as
+	// the message: a greeting or an AUTH rejected is the account's or the
+	// server's problem, and an administrator's fix lets the row go out.
 	var smtpErr *smtp.SMTPError
-	if errors.As(err, &smtpErr) && smtpErr.Code/100 == 5 {
+	var session *sessionError
+	if errors.As(err, &smtpErr) && smtpErr.Code/100 == 5 && !errors.As(err, &session) {
 		return outcomeFailed, time.Time{}
 	}
 	if now.Sub(row.CreatedAt) >= s.MaxAge {
@@ -73,6 +77,13 @@ func (s *Sender) decide(row store.OutboxRow, err error) (outcome, time.Time) {
 	}
 	return outcomeRetry, now.Add(s.retryDelay(row.Attempts))
 }
+
+// sessionError is a failure to open the SMTP session (connect, greeting,
+// STARTTLS or AUTH), before any message was offered.
+type sessionError struct{ err error }
+
+func (e *sessionError) Error() string { return e.err.Error() }
+func (e *sessionError) Unwrap() error { return e.err }
 
 // retryDelay doubles from RetryMin per attempt up to RetryMax, with up to
 // 25% jitter either way so that rows failed together do not retry together.

@@ -108,6 +108,7 @@ func (s *Sender) sendAccount(ctx context.Context, rows []store.OutboxRow, claime
 	}
 	conn, err := dialSMTP(ctx, account.SMTP, s.RootCAs, s.Timeouts.withDefaults())
 	if err != nil {
+		err = &sessionError{err}
 		for _, q := range batch {
 			s.finish(ctx, q.row, account, sendResult{}, err)
 		}

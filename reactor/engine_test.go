@@ -509,3 +509,40 @@ func TestFlagsAndExpungesWhileIdling(t *testing.T) {
 		t.Errorf("%d messages not expunged, want 1", n)
 	}
 }
+
+func TestWrongSMTPPasswordRetriesRow(t *testing.T) {
+	h := newHarness(t)
+	addr, pass := h.mail.AddUser(t, "smtpauth")
+	id := h.db.InsertAccount(t, testenv.Account{
+		Address: addr, Password: pass,
+		IMAPAddr: h.mail.IMAPSAddr, IMAPSec: store.SecurityTLS,
+		SMTPAddr: h.mail.SubmissionAddr, SMTPSec: store.SecurityStartTLS,
+		SMTPUsername: addr, SMTPPassword: "wrong-" + pass,
+	})
+	h.db.Exec(t, "UPDATE email_accounts SET sent_copy = false WHERE acntid = $1", id)
+	h.start(t, testConfig(t))
+
+	var row int64
+	raw := "From: " + addr + "\r\nTo: " + addr + "\r\nSubject: after the fix\r\n\r\nbody\r\n"
+	err := h.db.Store.Pool().QueryRow(context.Background(),
+		"INSERT INTO email_outbox (acntid, raw) VALUES ($1, $2) RETURNING id", id, []byte(raw)).Scan(&row)
+	if err != nil {
+		t.Fatalf("insert outbox row: %v", err)
+	}
+	// A rejected AUTH is the account's problem: the row waits for a retry
+	// instead of failing for good.
+	testenv.WaitFor(t, 20*time.Second, "row queued again after the rejected AUTH", func() bool {
+		return h.queryInt(t, `SELECT count(*) FROM email_outbox WHERE id = $1 AND status = 'queued'
+			AND attempts = 1 AND last_error LIKE '%authenticate%'`, row) == 1
+	})
+
+	h.db.Exec(t, "UPDATE email_accounts SET smtp_password = $2 WHERE acntid = $1", id, pass)
+	h.db.Exec(t, "UPDATE email_outbox SET next_attempt_at = now() WHERE id = $1", row)
+	h.db.Exec(t, "NOTIFY email_outbox")
+	testenv.WaitFor(t, 20*time.Second, "row sent after the password was fixed", func() bool {
+		return h.queryInt(t, "SELECT count(*) FROM email_outbox WHERE id = $1 AND status = 'sent'", row) == 1
+	})
+	if strings.Contains(h.logs.String(), pass) {
+		t.Errorf("log contains the SMTP password")
+	}
+}
