@@ -24,7 +24,7 @@ const (
 	ChannelAccounts = "email_accounts"
 	// ChannelPresence carries a usr_id whose presence was updated.
 	ChannelPresence = "email_presence"
-	// ChannelSync asks for a sync: "acntid" or "acntid,emfdid".
+	// ChannelSync carries a sync request: "acntid" or "acntid,emfdid".
 	ChannelSync = "email_sync"
 )
 

@@ -33,15 +33,15 @@ type Sender struct {
 	Timeouts Timeouts
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// Stopping, when closed, tells a running sweep to start no more
+	// Stopping, when closed, stops a running sweep from starting more
 	// sends: its remaining rows go back to the queue untried. The sweep's
 	// own context stays alive, so the send on the wire finishes and its
 	// outcome is recorded.
 	Stopping <-chan struct{}
 }
 
-// errStopping is why rows a sweep did not reach before shutdown went back
-// to the queue.
+// errStopping is the reason recorded on rows that a sweep returned to the
+// queue untried at shutdown.
 var errStopping = errors.New("reactor shutting down")
 
 func (s *Sender) stopping() bool {

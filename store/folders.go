@@ -76,25 +76,31 @@ func (s *Store) SetFolderError(ctx context.Context, folderID int64, cause error)
 }
 
 // WatchCandidates returns the folders an account watches when connections
-// allow: INBOX first, then the other high-priority folders by id.
+// allow: INBOX first, then the other current high-priority folders by id.
 func (s *Store) WatchCandidates(ctx context.Context, accountID int64) ([]Folder, error) {
-	rows, err := s.pool.Query(ctx, `
+	folders, err := s.queryFolders(ctx, `
 		SELECT emfdid, acntid, name, priority, coalesce(uidvalidity, 0), last_uid
 		FROM email_folders
-		WHERE acntid = $1 AND priority = 'high'
+		WHERE acntid = $1 AND priority = 'high' AND gone_at IS NULL
 		ORDER BY upper(name) <> 'INBOX', emfdid`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list high folders of account %d: %w", accountID, err)
 	}
-	folders, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Folder, error) {
+	return folders, nil
+}
+
+// queryFolders runs a query whose rows are emfdid, acntid, name,
+// priority, uidvalidity and last_uid.
+func (s *Store) queryFolders(ctx context.Context, sql string, args ...any) ([]Folder, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Folder, error) {
 		var f Folder
 		var uidValidity, lastUID int64
 		err := row.Scan(&f.ID, &f.AccountID, &f.Name, &f.Priority, &uidValidity, &lastUID)
 		f.UIDValidity, f.LastUID = uint32(uidValidity), uint32(lastUID)
 		return f, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list high folders of account %d: %w", accountID, err)
-	}
-	return folders, nil
 }

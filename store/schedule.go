@@ -80,21 +80,11 @@ func (s *Store) OwnerAccounts(ctx context.Context, userID int64) ([]int64, error
 // AccountFolders returns the current folders of an account: all of them,
 // or only the high-priority ones.
 func (s *Store) AccountFolders(ctx context.Context, accountID int64, highOnly bool) ([]Folder, error) {
-	rows, err := s.pool.Query(ctx, `
+	folders, err := s.queryFolders(ctx, `
 		SELECT emfdid, acntid, name, priority, coalesce(uidvalidity, 0), last_uid
 		FROM email_folders
 		WHERE acntid = $1 AND gone_at IS NULL AND (NOT $2 OR priority = 'high')
 		ORDER BY emfdid`, accountID, highOnly)
-	if err != nil {
-		return nil, fmt.Errorf("list folders of account %d: %w", accountID, err)
-	}
-	folders, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Folder, error) {
-		var f Folder
-		var uidValidity, lastUID int64
-		err := row.Scan(&f.ID, &f.AccountID, &f.Name, &f.Priority, &uidValidity, &lastUID)
-		f.UIDValidity, f.LastUID = uint32(uidValidity), uint32(lastUID)
-		return f, err
-	})
 	if err != nil {
 		return nil, fmt.Errorf("list folders of account %d: %w", accountID, err)
 	}

@@ -119,3 +119,29 @@ func TestDueSyncsNightlyLowFolders(t *testing.T) {
 		t.Errorf("gone folder is due: %v", got)
 	}
 }
+
+func TestWatchCandidatesSkipGoneFolders(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	db, folders := scheduleFixture(t, now)
+	var acntid int64
+	db.Store.Pool().QueryRow(context.Background(), "SELECT acntid FROM email_folders WHERE emfdid = $1", folders["INBOX"]).Scan(&acntid)
+	names := func() []string {
+		got, err := db.Store.WatchCandidates(context.Background(), acntid)
+		if err != nil {
+			t.Fatalf("WatchCandidates: %v", err)
+		}
+		var out []string
+		for _, f := range got {
+			out = append(out, f.Name)
+		}
+		return out
+	}
+	if got, want := names(), []string{"INBOX", "Projekty"}; !slices.Equal(got, want) {
+		t.Errorf("candidates %v, want %v", got, want)
+	}
+	db.Exec(t, "UPDATE email_folders SET gone_at = now() WHERE emfdid = $1", folders["Projekty"])
+	if got, want := names(), []string{"INBOX"}; !slices.Equal(got, want) {
+		t.Errorf("candidates after Projekty vanished %v, want %v", got, want)
+	}
+}
