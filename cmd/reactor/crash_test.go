@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,11 +127,21 @@ func startReactor(t *testing.T, bin string, env []string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "run")
 	cmd.Env = env
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "reactor.log"))
+	logPath := filepath.Join(t.TempDir(), "reactor.log")
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatalf("create log file: %v", err)
 	}
-	t.Cleanup(func() { logFile.Close() })
+	t.Cleanup(func() {
+		logFile.Close()
+		if t.Failed() {
+			// The last lines say why a round did not progress.
+			if data, err := os.ReadFile(logPath); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+				t.Logf("reactor log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
+			}
+		}
+	})
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start reactor: %v", err)
