@@ -87,7 +87,7 @@ func dialSMTP(ctx context.Context, ep store.Endpoint, roots *x509.CertPool, t Ti
 		err = c.Hello("localhost")
 	}
 	if err == nil && ep.Username != "" {
-		err = authenticate(c, ep)
+		err = Authenticate(c, ep)
 	}
 	if err != nil {
 		if c != nil {
@@ -118,7 +118,9 @@ func (c *cappedConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
-func authenticate(c *smtp.Client, ep store.Endpoint) error {
+// Authenticate logs in to an SMTP server with AUTH PLAIN, or LOGIN when
+// the server offers only that, as the endpoint's username.
+func Authenticate(c *smtp.Client, ep store.Endpoint) error {
 	var mech sasl.Client
 	switch {
 	case c.SupportsAuth("PLAIN"):

@@ -44,19 +44,6 @@ func (s *Store) EnsureFolder(ctx context.Context, accountID int64, name, priorit
 	return f, nil
 }
 
-// ResetFolder records a new UIDVALIDITY and forgets the highest stored UID,
-// so the next sync fetches the whole mailbox again. Rows stored under the
-// old UIDVALIDITY stay.
-func (s *Store) ResetFolder(ctx context.Context, folderID int64, uidValidity uint32) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE email_folders SET uidvalidity = $2, last_uid = 0 WHERE emfdid = $1`,
-		folderID, int64(uidValidity))
-	if err != nil {
-		return fmt.Errorf("reset folder %d to uidvalidity %d: %w", folderID, uidValidity, err)
-	}
-	return nil
-}
-
 // SetFolderError records the last error of a folder; nil clears it.
 func (s *Store) SetFolderError(ctx context.Context, folderID int64, cause error) error {
 	var message *string

@@ -172,7 +172,7 @@ func TestStoreMessagesBatch(t *testing.T) {
 		t.Fatalf("EnsureFolder: %v", err)
 	}
 
-	n, err := db.Store.StoreMessages(ctx, folder.ID, 777, 12, messagesFor(10, 11, 12))
+	n, err := db.Store.InsertMessages(ctx, folder.ID, 777, 12, messagesFor(10, 11, 12))
 	if err != nil {
 		t.Fatalf("StoreMessages: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestStoreMessagesBatch(t *testing.T) {
 		t.Errorf("subject of message 11: got %q, want %q", subject, "Wiadomość 11")
 	}
 
-	n, err = db.Store.StoreMessages(ctx, folder.ID, 777, 12, messagesFor(10, 11, 12))
+	n, err = db.Store.InsertMessages(ctx, folder.ID, 777, 12, messagesFor(10, 11, 12))
 	if err != nil {
 		t.Fatalf("repeated StoreMessages: %v", err)
 	}
@@ -210,14 +210,14 @@ func TestStoreMessagesBatch(t *testing.T) {
 
 	// An overlapping batch stores only the new UIDs, and an older lastUID
 	// never moves last_uid back.
-	n, err = db.Store.StoreMessages(ctx, folder.ID, 777, 14, messagesFor(12, 13, 14))
+	n, err = db.Store.InsertMessages(ctx, folder.ID, 777, 14, messagesFor(12, 13, 14))
 	if err != nil {
 		t.Fatalf("overlapping StoreMessages: %v", err)
 	}
 	if n != 2 {
 		t.Errorf("overlapping StoreMessages: got %d new rows, want 2", n)
 	}
-	if _, err := db.Store.StoreMessages(ctx, folder.ID, 777, 5, nil); err != nil {
+	if _, err := db.Store.InsertMessages(ctx, folder.ID, 777, 5, nil); err != nil {
 		t.Fatalf("StoreMessages with an older last UID: %v", err)
 	}
 	if _, lastUID, count := folderState(t, db, folder.ID); lastUID != 14 || count != 5 {
@@ -233,7 +233,7 @@ func TestStoreMessagesAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EnsureFolder: %v", err)
 	}
-	if _, err := db.Store.StoreMessages(ctx, folder.ID, 9, 2, messagesFor(1, 2)); err != nil {
+	if _, err := db.Store.InsertMessages(ctx, folder.ID, 9, 2, messagesFor(1, 2)); err != nil {
 		t.Fatalf("first StoreMessages: %v", err)
 	}
 
@@ -241,7 +241,7 @@ func TestStoreMessagesAtomic(t *testing.T) {
 	// fails the batch after the first two inserts went through.
 	msgs := messagesFor(3, 4, 5)
 	msgs[2].Subject = "bad\x00subject"
-	if _, err := db.Store.StoreMessages(ctx, folder.ID, 9, 5, msgs); err == nil {
+	if _, err := db.Store.InsertMessages(ctx, folder.ID, 9, 5, msgs); err == nil {
 		t.Fatal("StoreMessages with a NUL in a subject: got no error, want the insert to fail")
 	}
 	if _, lastUID, count := folderState(t, db, folder.ID); lastUID != 2 || count != 2 {

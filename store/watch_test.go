@@ -116,7 +116,7 @@ func TestStatusQueries(t *testing.T) {
 		{UID: 1, InternalDate: time.Now(), Flags: []string{}, Raw: []byte("Subject: one\r\n\r\n1\r\n")},
 		{UID: 2, InternalDate: time.Now(), Flags: []string{}, Raw: []byte("Subject: two\r\n\r\n2\r\n")},
 	}
-	if _, err := db.Store.StoreMessages(ctx, folder.ID, 7, 2, msgs); err != nil {
+	if _, err := db.Store.InsertMessages(ctx, folder.ID, 7, 2, msgs); err != nil {
 		t.Fatalf("StoreMessages: %v", err)
 	}
 	db.Exec(t, "UPDATE email_messages SET expunged_at = now() WHERE uid = 2")

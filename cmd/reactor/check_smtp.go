@@ -9,9 +9,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/mailreactor/mailreactor/outbox"
 	"github.com/mailreactor/mailreactor/store"
 )
 
@@ -61,22 +61,13 @@ func dialSMTP(ctx context.Context, ep store.Endpoint, roots *x509.CertPool) (*sm
 	return c, nil
 }
 
+// login logs in as the sender does and marks a rejected password (535)
+// apart from other failures.
 func login(c *smtp.Client, ep store.Endpoint) error {
-	var mech sasl.Client
-	switch {
-	case c.SupportsAuth("PLAIN"):
-		mech = sasl.NewPlainClient("", ep.Username, string(ep.Password))
-	case c.SupportsAuth("LOGIN"):
-		mech = sasl.NewLoginClient(ep.Username, string(ep.Password))
-	default:
-		return errors.New("server offers neither AUTH PLAIN nor AUTH LOGIN (many servers offer AUTH only after TLS: check smtp_security)")
+	err := outbox.Authenticate(c, ep)
+	var smtpErr *smtp.SMTPError
+	if errors.As(err, &smtpErr) && smtpErr.Code == 535 {
+		return &smtpAuthError{fmt.Errorf("login rejected: %w", err)}
 	}
-	if err := c.Auth(mech); err != nil {
-		var smtpErr *smtp.SMTPError
-		if errors.As(err, &smtpErr) && smtpErr.Code == 535 {
-			return &smtpAuthError{fmt.Errorf("login as %q rejected: %w", ep.Username, err)}
-		}
-		return fmt.Errorf("authenticate as %q: %w", ep.Username, err)
-	}
-	return nil
+	return err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -44,35 +43,8 @@ func TestKillDuringLargeFirstSync(t *testing.T) {
 		"EMAIL_OUTBOX_ENABLED=false",
 		"REACTOR_HTTP_ADDR=127.0.0.1:0",
 	)
-	stored := func() int64 {
-		var n int64
-		err := db.Store.Pool().QueryRow(context.Background(), `
-			SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid) WHERE f.acntid = $1`,
-			acntid).Scan(&n)
-		if err != nil {
-			t.Fatalf("count stored messages: %v", err)
-		}
-		return n
-	}
-
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
-	kills := 0
-	for round := 0; round < 10 && stored() < total; round++ {
-		target := stored() + int64(rng.IntN(2500)+1)
-		cmd := startReactor(t, bin, env)
-		testenv.WaitFor(t, 120*time.Second, fmt.Sprintf("round %d: %d messages stored", round, target), func() bool {
-			return stored() >= min(target, total)
-		})
-		if stored() < total {
-			kills++
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Logf("round %d: killed with %d of %d messages stored", round, stored(), total)
-	}
-	if kills < 4 {
-		t.Fatalf("only %d kills landed mid-sync; the test proves nothing", kills)
-	}
+	stored := storedCounter(t, db, acntid)
+	killDuringSync(t, bin, env, stored, total, killPlan{rounds: 10, maxStep: 2500, minKills: 4, roundTimeout: 120 * time.Second})
 
 	cmd := startReactor(t, bin, env)
 	testenv.WaitFor(t, 5*time.Minute, "all messages stored", func() bool { return stored() >= total })

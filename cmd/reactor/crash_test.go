@@ -18,17 +18,6 @@ import (
 	"github.com/mailreactor/mailreactor/internal/testenv"
 )
 
-// buildReactor compiles this command into the test's temporary folder.
-func buildReactor(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "reactor")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // fillInbox appends n small messages over several connections.
 func fillInbox(t *testing.T, mail testenv.Mail, address, password string, n int) {
 	t.Helper()
@@ -64,7 +53,7 @@ func TestKillDuringFirstSync(t *testing.T) {
 	}
 	mail := testenv.MailEnv(t)
 	db := testenv.NewDB(t)
-	bin := buildReactor(t)
+	bin := sharedReactor(t)
 
 	address, password := mail.AddUser(t, "crash")
 	acntid := db.InsertAccount(t, testenv.Account{
@@ -82,7 +71,21 @@ func TestKillDuringFirstSync(t *testing.T) {
 		// Tests run in parallel, so no fixed HTTP port.
 		"REACTOR_HTTP_ADDR=",
 	)
-	stored := func() int64 {
+	stored := storedCounter(t, db, acntid)
+	killDuringSync(t, bin, env, stored, total, killPlan{rounds: 6, maxStep: 600, minKills: 3, roundTimeout: 60 * time.Second})
+
+	cmd := startReactor(t, bin, env)
+	testenv.WaitFor(t, 120*time.Second, "all messages stored", func() bool { return stored() >= total })
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	checkStoredEqualsServer(t, db, mail, acntid, address, password)
+}
+
+// storedCounter returns a function that counts the account's stored
+// messages.
+func storedCounter(t *testing.T, db testenv.DB, acntid int64) func() int64 {
+	return func() int64 {
 		var n int64
 		err := db.Store.Pool().QueryRow(context.Background(), `
 			SELECT count(*) FROM email_messages m JOIN email_folders f USING (emfdid) WHERE f.acntid = $1`,
@@ -92,16 +95,28 @@ func TestKillDuringFirstSync(t *testing.T) {
 		}
 		return n
 	}
+}
 
-	// Kill the reactor at random points of the first sync, each time after
-	// it stored a random number of further messages.
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+// killPlan sets how killDuringSync interrupts a first sync.
+type killPlan struct {
+	rounds       int
+	maxStep      int
+	minKills     int
+	roundTimeout time.Duration
+}
+
+// killDuringSync starts the reactor and kills it with SIGKILL once it
+// stored a random number, up to maxStep, of further messages, for up to
+// rounds rounds, and fails unless at least minKills kills landed before
+// the sync was complete.
+func killDuringSync(t *testing.T, bin string, env []string, stored func() int64, total int64, plan killPlan) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(total)))
 	kills := 0
-	for round := 0; round < 6 && stored() < total; round++ {
-		before := stored()
-		target := before + int64(rng.IntN(600)+1)
+	for round := 0; round < plan.rounds && stored() < total; round++ {
+		target := stored() + int64(rng.IntN(plan.maxStep)+1)
 		cmd := startReactor(t, bin, env)
-		testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("round %d: more than %d messages stored", round, target), func() bool {
+		testenv.WaitFor(t, plan.roundTimeout, fmt.Sprintf("round %d: %d messages stored", round, target), func() bool {
 			return stored() >= min(target, total)
 		})
 		if stored() < total {
@@ -111,16 +126,9 @@ func TestKillDuringFirstSync(t *testing.T) {
 		cmd.Wait()
 		t.Logf("round %d: killed with %d of %d messages stored", round, stored(), total)
 	}
-	if kills < 3 {
+	if kills < plan.minKills {
 		t.Fatalf("only %d kills landed mid-sync; the test proves nothing", kills)
 	}
-
-	cmd := startReactor(t, bin, env)
-	testenv.WaitFor(t, 120*time.Second, "all messages stored", func() bool { return stored() >= total })
-	cmd.Process.Kill()
-	cmd.Wait()
-
-	checkStoredEqualsServer(t, db, mail, acntid, address, password)
 }
 
 func startReactor(t *testing.T, bin string, env []string) *exec.Cmd {
