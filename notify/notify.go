@@ -123,7 +123,7 @@ func (h *handler) HandleBacklog(_ context.Context, channel string, _ *pgx.Conn) 
 	return nil
 }
 
-// parse reads a payload. Payloads are hints: an empty one asks for a full
+// parse reads a payload. Payloads are hints: an empty one requests a full
 // sweep, and one that is not a row id gets a warning and a full sweep.
 func parse(log *slog.Logger, channel, payload string) Event {
 	if payload == "" {

@@ -89,7 +89,7 @@ func (o *commitOrder) prefix() (last, recorded uint32) {
 	return o.last, o.recorded
 }
 
-// progress logs a long sync every progressEvery, and tells the caller's
+// progress logs a long sync every progressEvery, and calls the caller's
 // Progress function after every commit.
 type progress struct {
 	total      int

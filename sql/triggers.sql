@@ -64,7 +64,7 @@ CREATE TRIGGER email_folders_notify
     FOR EACH ROW EXECUTE FUNCTION email_folders_notify();
 
 -- A presence update switches the owner's folders to the logged-in
--- schedule and asks for an immediate recent sync of them.
+-- schedule and requests an immediate recent sync of them.
 CREATE OR REPLACE FUNCTION email_presence_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

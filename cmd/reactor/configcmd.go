@@ -24,8 +24,8 @@ func cmdConfig(_ context.Context, e env) error {
 			value = `""`
 		}
 		if s.Name == "REACTOR_DATABASE_URL" && s.Value == "" {
-			// Name the database libpq's defaults reach, so nobody migrates
-			// the wrong one.
+			// Name the database libpq's defaults reach, so that the wrong one
+			// is not migrated.
 			if target, err := store.Describe(""); err == nil {
 				value = `"" (libpq defaults: ` + target + ")"
 			}

@@ -143,7 +143,7 @@ func startReactor(t *testing.T, bin string, env []string) *exec.Cmd {
 	t.Cleanup(func() {
 		logFile.Close()
 		if t.Failed() {
-			// The last lines say why a round did not progress.
+			// The last lines show why a round did not progress.
 			if data, err := os.ReadFile(logPath); err == nil {
 				lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 				t.Logf("reactor log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
